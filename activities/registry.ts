@@ -1,0 +1,166 @@
+// npm registry activities: the one module that talks to a registry. Each write reads the current
+// state first and writes only what differs, so a retried or replayed activity changes nothing twice.
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import npmFetch from 'npm-registry-fetch';
+import { packageStateFromPackument, type PackageState } from '../core/package-state';
+
+export interface RegistryCredentials {
+  /** The token for a registry, or undefined to go anonymous; resolved in the worker only. */
+  tokenFor(registry: string): string | undefined;
+}
+
+export interface RegistryTarget {
+  registry: string;
+  name: string;
+}
+
+export interface DeprecateInput extends RegistryTarget {
+  versions: string[];
+  message: string;
+}
+
+export interface DistTagInput extends RegistryTarget {
+  tag: string;
+  /** null removes the tag. */
+  version: string | null;
+}
+
+export interface WriteResult {
+  changed: string[];
+  unchanged: string[];
+}
+
+function escapedName(name: string): string {
+  return name.startsWith('@') ? name.replace('/', '%2f') : name;
+}
+
+interface RegistryHttpError {
+  statusCode?: number;
+  headers?: { get?(name: string): string | null } | Record<string, unknown>;
+  message?: string;
+}
+
+function retryAfterMs(err: RegistryHttpError): number | undefined {
+  const headers = err.headers;
+  const raw = headers && typeof (headers as { get?: unknown }).get === 'function'
+    ? (headers as { get(name: string): string | null }).get('retry-after')
+    : undefined;
+  if (!raw) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+export function createRegistryActivities(credentials: RegistryCredentials) {
+  function redact(text: string, registry: string): string {
+    const token = credentials.tokenFor(registry);
+    return token ? text.split(token).join('***') : text;
+  }
+
+  /** Maps a registry answer to a failure the workflow can reason about, never echoing the token. */
+  function failure(err: unknown, target: RegistryTarget, action: string): Error {
+    const httpError = err as RegistryHttpError;
+    const status = httpError.statusCode;
+    const message = redact(`${action} ${target.name} on ${target.registry}: ${httpError.message ?? String(err)}`, target.registry);
+    if (status === 401 || status === 403) {
+      const hint = credentials.tokenFor(target.registry) ? 'the token lacks the rights' : 'the worker holds no token for this registry (NPM_TOKEN)';
+      return ApplicationFailure.create({ message: `${message} (${hint})`, type: 'RegistryAuthError', nonRetryable: true, details: [status] });
+    }
+    if (status === 404) {
+      return ApplicationFailure.create({ message, type: 'PackageNotFound', nonRetryable: true, details: [status] });
+    }
+    if (status === 429) {
+      return ApplicationFailure.create({ message, type: 'RegistryRateLimited', nextRetryDelay: retryAfterMs(httpError) ?? 5_000 });
+    }
+    if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409) {
+      return ApplicationFailure.create({ message, type: 'RegistryRejected', nonRetryable: true, details: [status] });
+    }
+    return ApplicationFailure.create({ message, type: 'RegistryUnavailable' });
+  }
+
+  /** Keeps the activity's heartbeat going while a request is in flight, so a dead worker is noticed fast. */
+  async function request<T>(target: RegistryTarget, action: string, call: (options: npmFetch.Options) => Promise<T>): Promise<T> {
+    const context = Context.current();
+    const beat = setInterval(() => context.heartbeat(), 1_000);
+    try {
+      const token = credentials.tokenFor(target.registry);
+      const options: npmFetch.Options = {
+        registry: target.registry,
+        // Temporal owns retries: one layer, visible on the timeline.
+        retry: { retries: 0 },
+        preferOnline: true,
+        timeout: 30_000,
+        signal: context.cancellationSignal,
+      } as npmFetch.Options;
+      if (token) {
+        // npm-registry-fetch sends a token only to the registry its nerf-darted key names.
+        const url = new URL(target.registry);
+        const path = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
+        (options as Record<string, unknown>)[`//${url.host}${path}:_authToken`] = token;
+      }
+      return await call(options);
+    } catch (err) {
+      throw failure(err, target, action);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  async function fetchPackument(target: RegistryTarget): Promise<Record<string, unknown> & { versions?: Record<string, Record<string, unknown>> }> {
+    return request(target, 'read', (options) =>
+      npmFetch.json(`/${escapedName(target.name)}`, { ...options, query: { write: true } }),
+    ) as Promise<Record<string, unknown> & { versions?: Record<string, Record<string, unknown>> }>;
+  }
+
+  return {
+    async readPackageState(target: RegistryTarget): Promise<PackageState> {
+      return packageStateFromPackument(target.name, await fetchPackument(target));
+    },
+
+    async deprecateVersions(input: DeprecateInput): Promise<WriteResult> {
+      const packument = await fetchPackument(input);
+      const versions = packument.versions ?? {};
+      const missing = input.versions.filter((v) => !versions[v]);
+      if (missing.length > 0) {
+        throw ApplicationFailure.create({
+          message: `${input.name}@${missing.join(', ')} not on ${input.registry}`,
+          type: 'PackageNotFound',
+          nonRetryable: true,
+        });
+      }
+      const changed = input.versions.filter((v) => versions[v]?.deprecated !== input.message);
+      const unchanged = input.versions.filter((v) => !changed.includes(v));
+      if (changed.length === 0) return { changed, unchanged };
+      for (const v of changed) (versions[v] as Record<string, unknown>).deprecated = input.message;
+      // One PUT of the whole packument for all versions, as `npm deprecate` does.
+      await request(input, 'deprecate', (options) =>
+        npmFetch(`/${escapedName(input.name)}`, { ...options, method: 'PUT', body: packument, ignoreBody: true }),
+      );
+      return { changed, unchanged };
+    },
+
+    async setDistTag(input: DistTagInput): Promise<WriteResult> {
+      const path = `/-/package/${escapedName(input.name)}/dist-tags`;
+      const tags = (await request(input, 'read dist-tags of', (options) => npmFetch.json(path, options))) as Record<string, string>;
+      const current = tags[input.tag];
+      const differs = input.version === null ? current !== undefined : current !== input.version;
+      if (!differs) return { changed: [], unchanged: [input.tag] };
+      const tagPath = `${path}/${encodeURIComponent(input.tag)}`;
+      await request(input, input.version === null ? 'remove dist-tag of' : 'move dist-tag of', (options) =>
+        input.version === null
+          ? npmFetch(tagPath, { ...options, method: 'DELETE', ignoreBody: true })
+          : npmFetch(tagPath, {
+              ...options,
+              method: 'PUT',
+              body: JSON.stringify(input.version),
+              headers: { 'content-type': 'application/json' },
+              ignoreBody: true,
+            }),
+      );
+      return { changed: [input.tag], unchanged: [] };
+    },
+  };
+}
+
+export type RegistryActivities = ReturnType<typeof createRegistryActivities>;

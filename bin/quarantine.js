@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+'use strict';
+// The package's `bin`: runs the compiled CLI (npm install and npm ci build it through `prepare`).
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+const main = join(__dirname, '..', 'dist', 'cli', 'main.js');
+if (!existsSync(main)) {
+  process.stderr.write('quarantine: not built yet; run `npm run build` in the checkout\n');
+  process.exit(2);
+}
+const output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+require(main)
+  .main(process.argv.slice(2), output)
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      output.err(`quarantine: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    },
+  );

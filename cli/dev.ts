@@ -1,0 +1,82 @@
+// `quarantine dev` (what `npm start` runs): the whole product on embedded defaults, no account and no
+// network. A Temporal dev server with its Web UI, a seeded local registry, a worker, one demo incident.
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { normalizeRegistryUrl } from '../core/registry-url';
+import { startSeededRegistry, type LocalRegistry } from '../stack/registry';
+import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-server';
+import { workerConfigFromEnv } from '../worker/config';
+import { createWorker } from '../worker/index';
+import { TASK_QUEUE } from '../workflows/definitions';
+import { contain, incidentRequestFor, type Output } from './contain';
+import { readIncidentView } from './incident-view';
+import { renderTimeline } from './render';
+
+export const DEMO_RELEASE = '@acme/core@1.2.3';
+
+export async function runDev(output: Output, { once = false } = {}): Promise<number> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) return;
+    interrupted = true;
+    output.err('\nstopping everything quarantine dev started ...');
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    output.err('starting the Temporal dev server (with its Web UI) ...');
+    const temporal: TemporalDevServer = await startTemporalDevServer({ ui: true, log: output.err });
+    stops.push(temporal.stop);
+    output.err('starting a local npm registry (Verdaccio) and publishing the demo packages with the npm CLI ...');
+    const registry: LocalRegistry = await startSeededRegistry();
+    stops.push(registry.stop);
+
+    const connection = await NativeConnection.connect({ address: temporal.address });
+    stops.push(() => connection.close());
+    const config = workerConfigFromEnv({ QUARANTINE_REGISTRY: registry.url, NPM_TOKEN: registry.tokens.admin, QUARANTINE_TASK_QUEUE: TASK_QUEUE });
+    const worker = await createWorker({ connection, namespace: temporal.namespace, config });
+    const running = worker.run();
+    stops.push(async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    });
+
+    const clientConnection = await Connection.connect({ address: temporal.address });
+    stops.push(() => clientConnection.close());
+    const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
+
+    output.err(`\ndemo incident: ${DEMO_RELEASE} was reported compromised\n`);
+    const request = incidentRequestFor({
+      spec: DEMO_RELEASE,
+      reason: 'demo: a stolen token published a credential stealer',
+      registry: normalizeRegistryUrl(registry.url),
+      dryRun: false,
+    });
+    const code = await contain(client, request, { json: false, taskQueue: TASK_QUEUE, waitMs: 120_000 }, output);
+    output.out('');
+    output.out(renderTimeline(await readIncidentView(client.workflow.getHandle(request.incident))));
+    output.out(`
+where to look:
+  Temporal Web UI   ${temporal.uiUrl ?? '(headless)'}/namespaces/default/workflows
+  registry          ${registry.url}
+  the deprecation   npm view @acme/core@1.2.3 deprecated --registry ${registry.url}
+  the dist-tags     npm dist-tag ls @acme/core --registry ${registry.url}
+  try another       TEMPORAL_ADDRESS=${temporal.address} npx quarantine @acme/cli@2.0.1 --registry ${registry.url}
+  its timeline      TEMPORAL_ADDRESS=${temporal.address} npx quarantine timeline @acme/cli@2.0.1 --registry ${registry.url}
+`);
+    if (once) return code;
+    output.err('everything keeps running; press Ctrl-C to stop it all');
+    while (!interrupted) await new Promise((r) => setTimeout(r, 200));
+    return code;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await stopAll();
+  }
+}

@@ -1,0 +1,117 @@
+// The `quarantine` command: one file per command beside this one; this file only dispatches.
+import { parseArgs } from 'node:util';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY } from '../core/registry-url';
+import { printable } from '../core/spec';
+import { TASK_QUEUE } from '../workflows/definitions';
+import { connectClient } from './client';
+import type { IncidentRequest } from '../core/incident';
+import { contain, incidentRequestFor, type Output } from './contain';
+import { incidentIdFromArgument, timeline } from './timeline';
+
+const USAGE = `quarantine: contain a compromised npm release in seconds
+
+usage:
+  quarantine <name>@<version> [--reason TEXT] [--registry URL] [--dry-run] [--json]
+      deprecate the release, move dist-tags off it, verify by reading the registry back
+  quarantine timeline <incident | name@version> [--registry URL] [--json]
+      print the audit timeline of an incident
+  quarantine worker        run a worker (registry token from NPM_TOKEN)
+  quarantine dev [--once]  run everything locally: Temporal dev server, worker, registry, a demo incident
+                           (--once: stop after the demo instead of waiting for Ctrl-C)
+
+environment:
+  QUARANTINE_REGISTRY      registry URL (default ${PUBLIC_NPM_REGISTRY})
+  NPM_TOKEN                the registry token, read by the worker only
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*   the Temporal connection
+  QUARANTINE_TASK_QUEUE    task queue (default ${TASK_QUEUE})
+
+options:
+  --wait SECONDS           stop following after this long (the incident goes on; default 600)
+
+exit status: 0 contained (or dry run planned), 1 not contained, 2 bad input, 3 gave up waiting`;
+
+export async function main(argv: string[], output: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        reason: { type: 'string' },
+        registry: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        wait: { type: 'string' },
+        once: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    output.err(`quarantine: ${printable((err as Error).message)}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    (command === undefined && !values.help ? output.err : output.out)(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  const taskQueue = env.QUARANTINE_TASK_QUEUE || TASK_QUEUE;
+
+  let registry: string;
+  let waitMs: number;
+  try {
+    registry = normalizeRegistryUrl(values.registry ?? (env.QUARANTINE_REGISTRY || PUBLIC_NPM_REGISTRY));
+    waitMs = values.wait === undefined ? 10 * 60_000 : Number(values.wait) * 1000;
+    if (!Number.isFinite(waitMs) || waitMs <= 0) throw new Error('--wait takes a number of seconds');
+  } catch (err) {
+    output.err(`quarantine: ${(err as Error).message}`);
+    return 2;
+  }
+
+  if (command === 'worker') {
+    const { runWorker } = await import('../worker/index');
+    await runWorker(env, output.err);
+    return 0;
+  }
+  if (command === 'dev') {
+    const { runDev } = await import('./dev');
+    return runDev(output, { once: values.once });
+  }
+
+  const isTimeline = command === 'timeline';
+  if (isTimeline ? rest.length !== 1 : rest.length !== 0) {
+    output.err(`quarantine: ${isTimeline ? 'timeline takes one incident id or name@version' : 'one release at a time: quarantine <name>@<version>'}`);
+    return 2;
+  }
+  // Validate the spec before connecting anywhere: bad input must not reach Temporal.
+  let incident: string;
+  let request: IncidentRequest | undefined;
+  try {
+    if (isTimeline) {
+      incident = incidentIdFromArgument(rest[0]!, registry);
+    } else {
+      request = incidentRequestFor({ spec: command, reason: values.reason, registry, dryRun: values['dry-run'] });
+      incident = request.incident;
+    }
+  } catch (err) {
+    output.err(`quarantine: ${(err as Error).message}`);
+    return 2;
+  }
+
+  const { client, close } = await connectClient();
+  try {
+    if (request === undefined) return await timeline(client, incident, values.json, output);
+    return await contain(client, request, { json: values.json, taskQueue, waitMs }, output);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      output.err(`quarantine: no such incident: ${printable(incident)}`);
+      return 2;
+    }
+    throw err;
+  } finally {
+    await close();
+  }
+}

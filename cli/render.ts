@@ -1,0 +1,53 @@
+// Everything the CLI prints about an incident goes through here: alert and registry text is untrusted,
+// so control characters (ANSI escapes, carriage returns, bidi overrides) never reach the terminal raw.
+import type { IncidentView, TimelineEntry } from '../core/incident';
+
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+export function terminalSafe(text: string): string {
+  return text.replace(UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).replace(/\n/g, '\\n');
+}
+
+function clock(iso: string): string {
+  return iso.slice(11, 23);
+}
+
+function duration(entry: TimelineEntry): string {
+  if (!entry.endedAt) return '';
+  const ms = Date.parse(entry.endedAt) - Date.parse(entry.startedAt);
+  return ms > 0 ? ` (${ms} ms)` : '';
+}
+
+const MARK: Record<TimelineEntry['status'], string> = { ok: 'ok  ', failed: 'FAIL', skipped: 'skip', running: '... ' };
+
+export function renderEntry(entry: TimelineEntry): string {
+  return `${clock(entry.startedAt)}  ${MARK[entry.status]}  ${terminalSafe(entry.step)}: ${terminalSafe(entry.detail)}${duration(entry)}`;
+}
+
+export function renderStatus(view: IncidentView): string {
+  const release = `${view.name}@${view.versions.join(', ')}`;
+  switch (view.status) {
+    case 'verified':
+      return `contained: ${terminalSafe(release)} on ${terminalSafe(view.registry)} (verified)`;
+    case 'planned':
+      return `dry run: ${terminalSafe(release)} would be contained; nothing was written`;
+    case 'failed':
+      return `NOT contained: ${terminalSafe(release)}: ${terminalSafe(view.failure ?? 'failed')}`;
+    default:
+      return `in progress: ${terminalSafe(release)}`;
+  }
+}
+
+export function renderTimeline(view: IncidentView): string {
+  const lines = [
+    `incident ${terminalSafe(view.incident)}`,
+    `  release   ${terminalSafe(view.name)}@${terminalSafe(view.versions.join(', '))} on ${terminalSafe(view.registry)}`,
+    `  status    ${view.status}${view.failure ? `: ${terminalSafe(view.failure)}` : ''}`,
+    `  reports   ${view.reports.map((r) => terminalSafe(r.requestedBy)).join(', ')}`,
+    `  started   ${view.startedAt}${view.endedAt ? `, ended ${view.endedAt}` : ''}`,
+    '',
+    ...view.timeline.map(renderEntry),
+  ];
+  return lines.join('\n');
+}
