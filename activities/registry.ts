@@ -62,7 +62,9 @@ export function createRegistryActivities(credentials: RegistryCredentials) {
   function failure(err: unknown, target: RegistryTarget, action: string): Error {
     const httpError = err as RegistryHttpError;
     const status = httpError.statusCode;
-    const message = redact(`${action} ${target.name} on ${target.registry}: ${httpError.message ?? String(err)}`, target.registry);
+    const said = httpError.message ?? String(err);
+    const withStatus = status !== undefined && !said.startsWith(String(status)) ? `HTTP ${status}: ${said}` : said;
+    const message = redact(`${action} ${target.name} on ${target.registry}: ${withStatus}`, target.registry);
     if (status === 401 || status === 403) {
       const hint = credentials.tokenFor(target.registry) ? 'the token lacks the rights' : 'the worker holds no token for this registry (NPM_TOKEN)';
       return ApplicationFailure.create({ message: `${message} (${hint})`, type: 'RegistryAuthError', nonRetryable: true, details: [status] });

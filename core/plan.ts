@@ -20,6 +20,8 @@ export interface ContainmentPlan {
   tagMoves: TagMove[];
   /** Reasons the plan cannot contain the release; the workflow stops before writing when non-empty. */
   blockers: string[];
+  /** What the plan cannot fix by itself but which does not stop the rest (a human must act). */
+  unresolved: string[];
 }
 
 /** npm shows deprecation messages in every installer's terminal: keep them to one clean line. */
@@ -63,13 +65,15 @@ export function planContainment(
   const deprecate = affected.filter((v) => state.versions.includes(v) && state.deprecated[v] !== message);
 
   const tagMoves: TagMove[] = [];
+  const unresolved: string[] = [];
   for (const [tag, version] of Object.entries(state.distTags).sort(([a], [b]) => a.localeCompare(b))) {
     if (!affected.includes(version)) continue;
     if (tag === 'latest') {
       // The registry refuses to drop `latest`: it has to point somewhere safe.
       const safe = highestSafeVersion(state, affected);
       if (safe === undefined) {
-        blockers.push(`latest points at ${state.name}@${version} and no unaffected, undeprecated release exists to move it to`);
+        // Deprecating still warns every installer: do it, and leave latest to a human (publish a clean release).
+        unresolved.push(`latest stays on ${state.name}@${version}: no unaffected, undeprecated release to move it to; publish a clean release`);
       } else {
         tagMoves.push({ tag, from: version, to: safe });
       }
@@ -77,7 +81,7 @@ export function planContainment(
       tagMoves.push({ tag, from: version, to: null });
     }
   }
-  return { name: state.name, affected, message, deprecate, tagMoves, blockers };
+  return { name: state.name, affected, message, deprecate, tagMoves, blockers, unresolved };
 }
 
 export interface VerificationCheck {

@@ -117,7 +117,7 @@ export async function incidentWorkflow(request: IncidentRequest): Promise<Incide
     note('plan', 'failed', plan.blockers.join('; '));
     return finish('failed', plan.blockers.join('; '));
   }
-  note('plan', 'ok', summarizePlan(plan));
+  note('plan', plan.unresolved.length > 0 ? 'failed' : 'ok', [summarizePlan(plan), ...plan.unresolved].join('; '));
   if (request.dryRun) {
     note('contain', 'skipped', 'dry run: nothing written');
     return finish('planned');

@@ -1,0 +1,38 @@
+// One Temporal dev server and one seeded registry for the whole run, on free ports. The seeded
+// registry's folder is also the template every test file copies into a registry of its own.
+import { cpSync, existsSync, mkdtempSync, statSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSeededRegistry } from '../stack/registry';
+import { startTemporalDevServer } from '../stack/temporal-server';
+
+const ROOT = join(__dirname, '..');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : path.endsWith('.ts') ? statSync(join(ROOT, path)).mtimeMs : 0);
+  }
+  return newest;
+}
+
+export default async function globalSetup(): Promise<void> {
+  // CLI and worker processes under test run the compiled code: refuse to test a stale build.
+  const bundle = join(ROOT, 'dist', 'workflow-bundle.js');
+  const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
+  const sources = Math.max(...['core', 'activities', 'workflows', 'worker', 'cli', 'stack'].map(newestSource));
+  if (built < sources) throw new Error('dist/ is older than the sources: run `npm test` (it builds first) or `npm run build`');
+
+  const [temporal, registry] = await Promise.all([startTemporalDevServer(), startSeededRegistry()]);
+  const template = mkdtempSync(join(tmpdir(), 'quarantine-template-'));
+  cpSync(registry.dir, template, { recursive: true });
+
+  process.env.QUARANTINE_TEST_TEMPORAL_ADDRESS = temporal.address;
+  process.env.QUARANTINE_TEST_REGISTRY_URL = registry.url;
+  process.env.QUARANTINE_TEST_REGISTRY_TEMPLATE = template;
+  // Anything a test might inherit from the developer's shell must not point elsewhere.
+  delete process.env.NPM_TOKEN;
+  delete process.env.TEMPORAL_API_KEY;
+  (globalThis as Record<string, unknown>).__quarantineStack = { temporal, registry };
+}

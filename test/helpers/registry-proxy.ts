@@ -1,0 +1,78 @@
+// A loopback proxy in front of the real registry that counts the writes reaching it and can hold
+// back a response after the registry has acted on the request: the "write applied, answer lost"
+// failure that a worker killed mid-request leaves behind.
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+  body: string;
+}
+
+export interface RegistryProxy {
+  url: string;
+  seen: SeenRequest[];
+  writes(): SeenRequest[];
+  /** The next matching request goes through to the registry; its answer is withheld. Resolves once the registry has answered. */
+  holdNext(match: (req: SeenRequest) => boolean): Promise<SeenRequest>;
+  close(): Promise<void>;
+}
+
+export async function startRegistryProxy(upstream: string): Promise<RegistryProxy> {
+  const target = new URL(upstream);
+  const seen: SeenRequest[] = [];
+  let hold: { match: (req: SeenRequest) => boolean; reached: (req: SeenRequest) => void } | undefined;
+  const withheld: ServerResponse[] = [];
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const entry: SeenRequest = { method: req.method ?? 'GET', path: req.url ?? '/', body: body.toString() };
+      seen.push(entry);
+      const holding = hold && hold.match(entry) ? hold : undefined;
+      if (holding) hold = undefined;
+      const headers = { ...req.headers, host: target.host };
+      const forward = httpRequest(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
+        (upstreamRes) => {
+          const answer: Buffer[] = [];
+          upstreamRes.on('data', (chunk: Buffer) => answer.push(chunk));
+          upstreamRes.on('end', () => {
+            if (holding) {
+              withheld.push(res);
+              holding.reached(entry);
+              return;
+            }
+            res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+            res.end(Buffer.concat(answer));
+          });
+        },
+      );
+      forward.on('error', () => {
+        res.writeHead(502);
+        res.end();
+      });
+      forward.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    seen,
+    writes: () => seen.filter((r) => r.method !== 'GET' && r.method !== 'HEAD'),
+    holdNext(match) {
+      return new Promise((reached) => {
+        hold = { match, reached };
+      });
+    },
+    close() {
+      for (const res of withheld) res.destroy();
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
