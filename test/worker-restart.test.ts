@@ -1,0 +1,66 @@
+// Durability: the worker is SIGKILLed after the registry applied the deprecation but before the worker
+// heard back. A new worker finishes the incident, and the release is deprecated exactly once.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { LocalRegistry } from '../stack/registry';
+import { stopChild } from '../stack/process';
+import { startRegistryProxy, type RegistryProxy } from './helpers/registry-proxy';
+import { CLI, jsonOf, npmCli, runCli, temporalAddress, testRegistry, uniqueTaskQueue } from './helpers/stack';
+
+function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'worker'], {
+      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('quarantine worker:')) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${stderr}`)));
+  });
+}
+
+describe('a worker killed in the middle of an incident', () => {
+  let registry: LocalRegistry;
+  let proxy: RegistryProxy;
+  const workers: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    registry = await testRegistry();
+    proxy = await startRegistryProxy(registry.url);
+  });
+  afterAll(async () => {
+    for (const worker of workers) await stopChild(worker);
+    await proxy?.close();
+    await registry?.stop();
+  });
+
+  it('is replaced by another that ends the incident verified, with exactly one deprecation', async () => {
+    const taskQueue = uniqueTaskQueue('restart');
+    const env = { QUARANTINE_REGISTRY: proxy.url, NPM_TOKEN: registry.tokens.admin, QUARANTINE_TASK_QUEUE: taskQueue };
+    const isDeprecation = (r: { method: string; path: string }) => r.method === 'PUT' && r.path === '/@acme%2fcore';
+
+    const first = await startWorkerProcess(env);
+    workers.push(first);
+    const deprecationApplied = proxy.holdNext(isDeprecation);
+    const report = runCli(['@acme/core@1.2.3', '--registry', proxy.url, '--json'], { QUARANTINE_TASK_QUEUE: taskQueue });
+
+    await deprecationApplied;
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    // The write landed on the registry; the worker that made it never learned so.
+    const npm = npmCli(registry.url);
+    expect((await npm(['view', '@acme/core@1.2.3', 'deprecated'])).trim()).toMatch(/^SECURITY/);
+
+    workers.push(await startWorkerProcess(env));
+    const result = await report;
+    expect(result.code).toBe(0);
+    const view = jsonOf<{ status: string; timeline: { step: string; detail: string }[] }>(result);
+    expect(view.status).toBe('verified');
+    expect(view.timeline.find((e) => e.step === 'deprecate')?.detail).toBe('1.2.3 already deprecated');
+
+    expect(proxy.writes().filter(isDeprecation)).toHaveLength(1);
+    expect((await npm(['dist-tag', 'ls', '@acme/core'])).trim()).toBe('latest: 1.2.2');
+  });
+});
