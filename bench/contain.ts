@@ -1,0 +1,120 @@
+// Time to contain one release, against the baseline of an engineer doing the same writes with the npm
+// CLI by hand, on the same registry build in the same run. Each run gets a fresh registry copy, so
+// every run contains a live release. Usage: npm run bench [-- --runs N]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { startRegistryFromTemplate, startSeededRegistry, type LocalRegistry } from '../stack/registry';
+import { npmCli } from '../stack/npm-cli';
+import { startTemporalDevServer } from '../stack/temporal-server';
+import { workerConfigFromEnv } from '../worker/config';
+import { createWorker } from '../worker/index';
+
+const CLI = join(__dirname, '..', '..', 'bin', 'quarantine.js');
+const RELEASE = '@acme/core@1.2.3';
+const REASON = 'benchmark: compromised release';
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function runQuarantine(registry: string, temporalAddress: string, taskQueue: string): Promise<{ ms: number; status: string }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, RELEASE, '--reason', REASON, '--registry', registry, '--json'], {
+      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress, QUARANTINE_TASK_QUEUE: taskQueue },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', () => {
+      const ms = performance.now() - started;
+      try {
+        resolve({ ms, status: (JSON.parse(stdout) as { status: string }).status });
+      } catch {
+        reject(new Error(`quarantine printed no JSON: ${stdout}`));
+      }
+    });
+  });
+}
+
+async function byHand(registry: LocalRegistry): Promise<{ ms: number; ok: boolean }> {
+  const npm = npmCli(registry.url, registry.tokens.admin);
+  const started = performance.now();
+  await npm(['dist-tag', 'add', '@acme/core@1.2.2', 'latest']);
+  await npm(['deprecate', RELEASE, REASON]);
+  const [deprecated, tags] = await Promise.all([npm(['view', RELEASE, 'deprecated']), npm(['dist-tag', 'ls', '@acme/core'])]);
+  const ms = performance.now() - started;
+  return { ms, ok: deprecated.trim() === REASON && tags.trim() === 'latest: 1.2.2' };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+  const runs = Number(values.runs);
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+  const temporal = await startTemporalDevServer();
+  const seeded = await startSeededRegistry();
+  const template = mkdtempSync(join(tmpdir(), 'quarantine-bench-template-'));
+  cpSync(seeded.dir, template, { recursive: true });
+  await seeded.stop();
+  const connection = await NativeConnection.connect({ address: temporal.address });
+
+  const quarantineMs: number[] = [];
+  const npmMs: number[] = [];
+  try {
+    for (let run = 1; run <= runs; run++) {
+      // Alternate which side goes first, so neither always runs on a warmer machine.
+      const order = run % 2 === 1 ? ['quarantine', 'npm'] : ['npm', 'quarantine'];
+      for (const side of order) {
+        const registry = await startRegistryFromTemplate(template);
+        try {
+          if (side === 'npm') {
+            const { ms, ok } = await byHand(registry);
+            if (!ok) throw new Error('the npm CLI baseline did not leave the release contained');
+            npmMs.push(ms);
+          } else {
+            const taskQueue = `bench-${run}`;
+            const config = workerConfigFromEnv({ QUARANTINE_REGISTRY: registry.url, NPM_TOKEN: registry.tokens.admin, QUARANTINE_TASK_QUEUE: taskQueue });
+            const worker = await createWorker({ connection, namespace: temporal.namespace, config });
+            const running = worker.run();
+            try {
+              const { ms, status } = await runQuarantine(registry.url, temporal.address, taskQueue);
+              if (status !== 'verified') throw new Error(`quarantine ended ${status}`);
+              quarantineMs.push(ms);
+            } finally {
+              worker.shutdown();
+              await running;
+            }
+          }
+        } finally {
+          await registry.stop();
+        }
+      }
+      console.error(`run ${run}/${runs}: quarantine ${quarantineMs.at(-1)!.toFixed(0)} ms, npm CLI by hand ${npmMs.at(-1)!.toFixed(0)} ms`);
+    }
+  } finally {
+    await connection.close();
+    await temporal.stop();
+  }
+  const result = {
+    runs,
+    quarantine_median_ms: Math.round(median(quarantineMs)),
+    npm_cli_by_hand_median_ms: Math.round(median(npmMs)),
+    ratio_quarantine_over_npm: Number((median(quarantineMs) / median(npmMs)).toFixed(2)),
+    quarantine_ms: quarantineMs.map(Math.round),
+    npm_cli_by_hand_ms: npmMs.map(Math.round),
+  };
+  console.log(JSON.stringify(result, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
