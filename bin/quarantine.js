@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 'use strict';
 // The package's `bin`: runs the compiled CLI (npm install and npm ci build it through `prepare`).
+// Node 22+ caches compiled code between runs: the Temporal client is a large module graph to load.
+require('node:module').enableCompileCache?.();
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 

@@ -62,6 +62,13 @@ function verdaccioConfig(): string {
     '    access: $all',
     `    publish: ${ADMIN_USER}`,
     `    unpublish: ${ADMIN_USER}`,
+    // JWT API tokens: a legacy token makes Verdaccio re-check the bcrypt password on every request (~90 ms).
+    'security:',
+    '  api:',
+    '    legacy: false',
+    '    jwt:',
+    '      sign:',
+    '        expiresIn: 30d',
     'web:',
     '  enable: false',
     'log: { type: stdout, format: json, level: error }',
