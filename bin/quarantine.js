@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 'use strict';
-// The package's `bin`: runs the compiled CLI (npm install and npm ci build it through `prepare`).
+// The package's `bin`: runs the compiled CLI (`npm run build`; `npm start` and `npm test` build first).
+// No `prepare` builds it on install: `npx quarantine` installs this checkout as a package, and the
+// install-script policy (rightly) refuses an unreviewed `prepare`.
 // Node 22+ caches compiled code between runs: the Temporal client is a large module graph to load.
 require('node:module').enableCompileCache?.();
 const { existsSync } = require('node:fs');

@@ -1,0 +1,51 @@
+// `quarantine dev` (what `npm start` runs): its own Temporal dev server, registry and worker, a demo
+// incident contained, the places to look printed, and Ctrl-C stops everything it started.
+import { spawn } from 'node:child_process';
+import { CLI, npmCli } from './helpers/stack';
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(2_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('quarantine dev', () => {
+  it('contains the demo release, says where to look, and stops everything on Ctrl-C', async () => {
+    const env = { ...process.env };
+    delete env.TEMPORAL_ADDRESS;
+    const child = spawn(process.execPath, [CLI, 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('press Ctrl-C')) resolve();
+      });
+      void exited.then((code) => reject(new Error(`quarantine dev exited (${code}) early:\n${stderr}\n${stdout}`)));
+    });
+
+    expect(stdout).toContain('contained: @acme/core@1.2.3');
+    expect(stdout).toMatch(/status {4}verified/);
+    const registry = /registry {10}(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
+    const ui = /Temporal Web UI {3}(http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout)?.[1];
+    expect(registry).toBeDefined();
+    expect(ui).toBeDefined();
+    expect(stdout).toContain(`npm view @acme/core@1.2.3 deprecated --registry ${registry}`);
+
+    // The printed command, run as printed, shows the deprecation.
+    const npm = npmCli(registry!);
+    expect((await npm(['view', '@acme/core@1.2.3', 'deprecated'])).trim()).toMatch(/^SECURITY: this release is compromised/);
+    expect((await npm(['dist-tag', 'ls', '@acme/core'])).trim()).toBe('latest: 1.2.2');
+    expect(await answers(ui!)).toBe(true);
+
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(await answers(registry!)).toBe(false);
+    expect(await answers(ui!)).toBe(false);
+  });
+});
