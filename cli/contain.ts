@@ -3,13 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { IncidentRequest, IncidentView, Report } from '../core/incident';
-import { isContained } from '../core/incident';
+import { hasOutcome, isContained } from '../core/incident';
 import { incidentId } from '../core/incident-id';
 import { oneCleanLine } from '../core/plan';
 import { parseReleaseSpec } from '../core/spec';
 import { reportSignal, timelineQuery } from '../workflows/definitions';
 import type { incidentWorkflow } from '../workflows/incident';
-import { finalView } from './incident-view';
 import { renderEntry, renderStatus } from './render';
 
 export interface ReportOptions {
@@ -56,14 +55,14 @@ export function incidentRequestFor(options: ReportOptions): IncidentRequest {
 
 export async function startOrJoin(client: Client, request: IncidentRequest, taskQueue: string): Promise<WorkflowHandle<typeof incidentWorkflow>> {
   try {
-    return await client.workflow.signalWithStart<typeof incidentWorkflow, [Report]>('incidentWorkflow', {
+    return await client.workflow.signalWithStart<typeof incidentWorkflow, [Report[]]>('incidentWorkflow', {
       workflowId: request.incident,
       taskQueue,
       args: [request],
       signal: reportSignal,
-      signalArgs: [request.report],
-      // A contained incident is not re-run by a repeated report; a failed one may be retried.
-      workflowIdReusePolicy: request.dryRun ? 'ALLOW_DUPLICATE' : 'ALLOW_DUPLICATE_FAILED_ONLY',
+      signalArgs: [[request.report]],
+      // An open incident takes the report; a closed one is reopened as a new run of the same id.
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(request.incident);
@@ -71,52 +70,48 @@ export async function startOrJoin(client: Client, request: IncidentRequest, task
   }
 }
 
+/**
+ * Follows the incident's timeline until it has taken this report in and containment has an outcome,
+ * printing steps as they end. (A report joining a failed incident makes it contain again.)
+ */
+async function follow(handle: WorkflowHandle, reportId: string, options: FollowOptions, output: Output): Promise<IncidentView | undefined> {
+  const deadline = Date.now() + options.waitMs;
+  const started = Date.now();
+  let printed = 0;
+  let warnedNoWorker = false;
+  let answered = false;
+  while (Date.now() < deadline) {
+    try {
+      const view = await handle.query(timelineQuery);
+      answered = true;
+      const ended = view.timeline.filter((e) => e.status !== 'running');
+      if (!options.json) for (const entry of ended.slice(printed)) output.err(renderEntry(entry));
+      printed = Math.max(printed, ended.length);
+      if (view.reports.some((r) => r.reportId === reportId) && hasOutcome(view)) return view;
+    } catch {
+      // No worker has picked the incident up yet: keep asking until the deadline.
+    }
+    if (!answered && !warnedNoWorker && Date.now() - started > 10_000 && !options.json) {
+      warnedNoWorker = true;
+      output.err(`waiting for a worker on task queue "${options.taskQueue}"; start one with \`quarantine worker\``);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
+}
+
 export async function contain(client: Client, request: IncidentRequest, options: FollowOptions, output: Output): Promise<number> {
   const handle = await startOrJoin(client, request, options.taskQueue);
   const { runId } = await handle.describe();
   if (!options.json) output.err(`incident ${request.incident} (run ${runId})`);
 
-  let printed = 0;
-  let seen: IncidentView | undefined;
-  let settled = false;
-  const started = Date.now();
-  let warnedNoWorker = false;
-  const follow = (async () => {
-    while (!settled) {
-      try {
-        const view = await handle.query(timelineQuery);
-        seen = view;
-        const done = view.timeline.filter((e) => e.status !== 'running');
-        if (!options.json) for (const entry of done.slice(printed)) output.err(renderEntry(entry));
-        printed = Math.max(printed, done.length);
-      } catch {
-        // No worker has picked the incident up yet, or it has just closed: the result tells.
-      }
-      if (!seen && !warnedNoWorker && Date.now() - started > 10_000 && !options.json) {
-        warnedNoWorker = true;
-        output.err(`waiting for a worker on task queue "${options.taskQueue}"; start one with \`quarantine worker\``);
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  })();
-
-  let view: IncidentView;
-  try {
-    view = await Promise.race([
-      finalView(handle),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after ${options.waitMs} ms`)), options.waitMs).unref()),
-    ]);
-  } catch (err) {
-    settled = true;
-    await follow;
-    const reason = err instanceof Error ? err.message : String(err);
+  const view = await follow(handle, request.report.reportId, options, output);
+  if (view === undefined) {
+    const reason = `no outcome after ${options.waitMs} ms; the incident goes on`;
     if (options.json) output.out(JSON.stringify({ incident: request.incident, workflowId: request.incident, runId, status: 'unknown', error: reason }));
     else output.err(`incident ${request.incident}: ${reason}; follow it with \`quarantine timeline ${request.incident}\``);
     return 3;
   }
-  settled = true;
-  await follow;
-  if (!options.json) for (const entry of view.timeline.filter((e) => e.status !== 'running').slice(printed)) output.err(renderEntry(entry));
 
   const isNew = view.reports[0]?.reportId === request.report.reportId;
   if (options.json) {

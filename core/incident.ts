@@ -20,6 +20,8 @@ export interface IncidentRequest {
   dryRun: boolean;
   /** The report that starts the incident; its reason goes into the deprecation message. */
   report: Report;
+  /** Set when a long incident continues in a fresh run: the view so far. */
+  resume?: IncidentView;
 }
 
 export type IncidentStatus = 'running' | 'verified' | 'failed' | 'planned';
@@ -55,4 +57,9 @@ export interface IncidentView {
 /** A terminal status says whether the release is contained now. */
 export function isContained(view: Pick<IncidentView, 'status'>): boolean {
   return view.status === 'verified';
+}
+
+/** Whether containment has reached an outcome a caller can act on (the incident itself stays open). */
+export function hasOutcome(view: Pick<IncidentView, 'status'>): boolean {
+  return view.status !== 'running';
 }

@@ -80,6 +80,7 @@ describe('quarantine <name>@<version> with a publishing token', () => {
 
   it('prints the timeline of an incident by release or by id, each step with its result and times', async () => {
     const byRelease = await runCli(['timeline', '@acme/core@1.2.3', '--registry', proxy.url], { QUARANTINE_TASK_QUEUE: taskQueue });
+    expect(byRelease.stderr).toBe('');
     expect(byRelease.code).toBe(0);
     for (const step of ['intake', 'read registry', 'plan', 'move dist-tag latest', 'deprecate', 'verify', 'verified']) {
       expect(byRelease.stdout).toContain(`${step}:`);
@@ -91,7 +92,7 @@ describe('quarantine <name>@<version> with a publishing token', () => {
     const byId = await runCli(['timeline', id, '--json']);
     const view = jsonOf<IncidentView>(byId);
     expect(view.status).toBe('verified');
-    expect(view.reports).toHaveLength(2);
+    expect(view.reports).toHaveLength(3);
     expect(view.timeline.map((e) => e.status)).not.toContain('failed');
     for (const entry of view.timeline) expect(Date.parse(entry.endedAt!)).toBeGreaterThanOrEqual(Date.parse(entry.startedAt));
   });
@@ -176,24 +177,35 @@ describe('quarantine with a token that may not write', () => {
     registry = await testRegistry();
   });
 
+  const readOnly = uniqueTaskQueue('read-only');
+
   it.each([
-    ['a read-only token', 'reader', /403/, /lacks the rights/],
-    ['no token at all', undefined, /401|403/, /holds no token/],
-  ] as const)('records the refusal with %s and leaves the release as it was', async (_label, who, status, hint) => {
-    const taskQueue = uniqueTaskQueue('denied');
+    ['a read-only token', 'reader', readOnly, '@acme/core', '1.2.3', /403/, /lacks the rights/],
+    ['no token at all', undefined, uniqueTaskQueue('no-token'), '@acme/utils', '1.2.0', /401|403/, /holds no token/],
+  ] as const)('records the refusal with %s and leaves the release as it was', async (_label, who, taskQueue, name, version, status, hint) => {
     workers.push(await startInProcessWorker({ registry: registry.url, token: who ? registry.tokens[who] : undefined, taskQueue }));
-    const result = await runCli(['@acme/core@1.2.3', '--registry', registry.url, '--json'], { QUARANTINE_TASK_QUEUE: taskQueue });
+    const before = await npmView(npmCli(registry.url), name, [version]);
+    const result = await runCli([`${name}@${version}`, '--registry', registry.url, '--json'], { QUARANTINE_TASK_QUEUE: taskQueue });
     expect(result.code).toBe(1);
     const view = jsonOf<ContainJson>(result);
     expect(view.status).toBe('failed');
     expect(view.failure).toMatch(status);
     expect(view.failure).toMatch(hint);
     expect(view.timeline.find((e) => e.status === 'failed')?.step).toBe('move dist-tag latest');
+    expect(before.deprecated[version]).toBeUndefined();
+    expect(await npmView(npmCli(registry.url), name, [version])).toEqual(before);
+  });
 
-    const after = await npmView(npmCli(registry.url), '@acme/core', ['1.2.3']);
-    expect(after.deprecated['1.2.3']).toBeUndefined();
-    expect(after.distTags).toEqual({ latest: '1.2.3' });
-    // The failed incident stays failed: a fresh report after fixing the token may retry it.
+  it('contains the failed incident when it is reported again after the token is fixed', async () => {
+    await workers.shift()!.stop();
+    workers.push(await startInProcessWorker({ registry: registry.url, token: registry.tokens.admin, taskQueue: readOnly }));
+    const result = await runCli(['@acme/core@1.2.3', '--registry', registry.url, '--json'], { QUARANTINE_TASK_QUEUE: readOnly });
+    expect(result.code).toBe(0);
+    const view = jsonOf<ContainJson>(result);
+    expect(view.new).toBe(false);
+    expect(view.status).toBe('verified');
+    expect(view.timeline.map((e) => e.step)).toContain('retry');
+    expect((await npmCli(registry.url)(['dist-tag', 'ls', '@acme/core'])).trim()).toBe('latest: 1.2.2');
   });
 });
 

@@ -4,6 +4,7 @@ import type { IncidentView, Report } from '../core/incident';
 
 export const TASK_QUEUE = 'quarantine';
 export const timelineQuery = defineQuery<IncidentView>('timeline');
-/** A further report of the same compromise joins the running incident. */
-export const reportSignal = defineSignal<[Report]>('report');
-export const CONTAINMENT_FAILED = 'ContainmentFailed';
+/** Further reports of the same compromise join the open incident, in batches. */
+export const reportSignal = defineSignal<[Report[]]>('reports');
+/** Closes an incident: no more reports join it. */
+export const closeSignal = defineSignal<[string]>('close');

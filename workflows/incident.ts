@@ -1,11 +1,13 @@
 // The incident workflow: read the registry, plan, contain, read back, with every step on the timeline.
 // Decisions are core/ functions; writes are activities that change only what differs.
-import { ApplicationFailure, proxyActivities, setHandler, upsertSearchAttributes, ActivityFailure } from '@temporalio/workflow';
+// An incident stays open after containment: later reports of the same compromise join it (and retry a
+// failed containment) until it is closed, or has heard nothing for INCIDENT_IDLE_TIMEOUT.
+import { ActivityFailure, condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RegistryActivities } from '../activities/registry';
 import { NON_RETRYABLE_REGISTRY_ERRORS } from '../activities/registry-errors';
 import type { IncidentRequest, IncidentView, Report, StepStatus, TimelineEntry } from '../core/incident';
 import { deprecationMessage, planContainment, verifyContainment, type ContainmentPlan } from '../core/plan';
-import { CONTAINMENT_FAILED, reportSignal, timelineQuery } from './definitions';
+import { closeSignal, reportSignal, timelineQuery } from './definitions';
 import { INCIDENT_PACKAGE, INCIDENT_STATUS } from './search-attributes';
 
 const registry = proxyActivities<RegistryActivities>({
@@ -40,8 +42,15 @@ function summarizePlan(plan: ContainmentPlan): string {
   return parts.join('; ');
 }
 
+const INCIDENT_IDLE_TIMEOUT = '7 days';
+/** Keeps each run's history small: a storm of reports continues in a fresh run with the same view. */
+const MAX_HISTORY_EVENTS = 5_000;
+
+/** A step failed; the attempt ends failed with its reason on the timeline. */
+class StepFailed extends Error {}
+
 export async function incidentWorkflow(request: IncidentRequest): Promise<IncidentView> {
-  const view: IncidentView = {
+  const view: IncidentView = request.resume ?? {
     incident: request.incident,
     status: 'running',
     registry: request.registry,
@@ -53,103 +62,139 @@ export async function incidentWorkflow(request: IncidentRequest): Promise<Incide
     startedAt: now(),
     timeline: [],
   };
-  setHandler(timelineQuery, () => view);
-  const addReport = (report: Report) => {
-    if (view.reports.some((r) => r.reportId === report.reportId)) return;
-    view.reports.push(report);
-    const first = view.reports.length === 1;
-    note(first ? 'intake' : 'report joined', 'ok',
-      `${request.name}@${request.versions.join(', ')} reported by ${report.requestedBy}: ${report.reason}`);
-  };
-  setHandler(reportSignal, addReport);
-  upsertSearchAttributes([
-    { key: INCIDENT_PACKAGE, value: request.name },
-    { key: INCIDENT_STATUS, value: 'running' },
-  ]);
-
-  function finish(status: IncidentView['status'], failure?: string): IncidentView {
-    view.status = status;
-    view.endedAt = now();
-    if (failure !== undefined) view.failure = failure;
-    upsertSearchAttributes([{ key: INCIDENT_STATUS, value: status }]);
-    if (status === 'failed') {
-      // A failed execution shows red in the Temporal UI and lets a later report retry the incident.
-      throw ApplicationFailure.create({ type: CONTAINMENT_FAILED, message: failure ?? 'containment failed', nonRetryable: true, details: [view] });
-    }
-    return view;
-  }
-
-  async function step<T>(name: string, action: () => Promise<T>, detail: (result: T) => string): Promise<T> {
-    const entry: TimelineEntry = { step: name, status: 'running', detail: '', startedAt: now() };
-    view.timeline.push(entry);
-    const end = (status: StepStatus, text: string) => {
-      entry.status = status;
-      entry.detail = text;
-      entry.endedAt = now();
-    };
-    try {
-      const result = await action();
-      end('ok', detail(result));
-      return result;
-    } catch (err) {
-      const reason = describe(err);
-      end('failed', reason);
-      finish('failed', `${name}: ${reason}`);
-      throw err; // unreachable: finish('failed') throws
-    }
-  }
+  const seen = new Set(view.reports.map((r) => r.reportId));
+  let retryRequested = false;
+  let closeReason: string | undefined;
 
   function note(name: string, status: StepStatus, detail: string): void {
     const at = now();
     view.timeline.push({ step: name, status, detail, startedAt: at, endedAt: at });
   }
 
+  function addReports(reports: Report[]): void {
+    for (const report of reports) {
+      // Redelivered reports (a retried signal, a replayed intake queue) carry the same id.
+      if (seen.has(report.reportId)) continue;
+      seen.add(report.reportId);
+      view.reports.push(report);
+      note(view.reports.length === 1 ? 'intake' : 'report joined', 'ok',
+        `${request.name}@${request.versions.join(', ')} reported by ${report.requestedBy}: ${report.reason}`);
+      if (view.status === 'failed') retryRequested = true;
+    }
+  }
+
+  setHandler(timelineQuery, () => view);
+  setHandler(reportSignal, addReports);
+  setHandler(closeSignal, (reason: string) => {
+    closeReason = reason;
+  });
+
+  function setStatus(status: IncidentView['status'], failure?: string): void {
+    view.status = status;
+    view.failure = failure;
+    view.endedAt = now();
+    upsertSearchAttributes([{ key: INCIDENT_STATUS, value: status }]);
+  }
+
+  async function step<T>(name: string, action: () => Promise<T>, detail: (result: T) => string): Promise<T> {
+    const entry: TimelineEntry = { step: name, status: 'running', detail: '', startedAt: now() };
+    view.timeline.push(entry);
+    try {
+      const result = await action();
+      Object.assign(entry, { status: 'ok', detail: detail(result), endedAt: now() });
+      return result;
+    } catch (err) {
+      const reason = describe(err);
+      Object.assign(entry, { status: 'failed', detail: reason, endedAt: now() });
+      throw new StepFailed(`${name}: ${reason}`);
+    }
+  }
+
   const target = { registry: request.registry, name: request.name };
-  addReport(request.report);
 
-  const before = await step('read registry', () => registry.readPackageState(target), (state) =>
-    `${state.versions.length} versions; dist-tags ${Object.entries(state.distTags).map(([t, v]) => `${t}=${v}`).join(', ') || 'none'}`,
-  );
-
-  const plan = planContainment(before, request.versions, deprecationMessage(request.incident, request.report.reason));
-  view.plan = plan;
-  if (plan.blockers.length > 0) {
-    note('plan', 'failed', plan.blockers.join('; '));
-    return finish('failed', plan.blockers.join('; '));
-  }
-  note('plan', plan.unresolved.length > 0 ? 'failed' : 'ok', [summarizePlan(plan), ...plan.unresolved].join('; '));
-  if (request.dryRun) {
-    note('contain', 'skipped', 'dry run: nothing written');
-    return finish('planned');
-  }
-
-  // Moving tags first: a fresh `npm install` stops resolving to the bad release before anything else.
-  for (const move of plan.tagMoves) {
-    await step(
-      move.to === null ? `remove dist-tag ${move.tag}` : `move dist-tag ${move.tag}`,
-      () => registry.setDistTag({ ...target, tag: move.tag, version: move.to }),
-      (result) => `${move.tag}: ${move.from} -> ${move.to ?? '(removed)'}${result.changed.length === 0 ? ' (already so)' : ''}`,
+  async function contain(): Promise<void> {
+    view.status = 'running';
+    upsertSearchAttributes([{ key: INCIDENT_STATUS, value: 'running' }]);
+    const before = await step('read registry', () => registry.readPackageState(target), (state) =>
+      `${state.versions.length} versions; dist-tags ${Object.entries(state.distTags).map(([t, v]) => `${t}=${v}`).join(', ') || 'none'}`,
     );
-  }
-  await step(
-    'deprecate',
-    () => registry.deprecateVersions({ ...target, versions: plan.affected, message: plan.message }),
-    (result) =>
-      [
-        result.changed.length > 0 ? `deprecated ${result.changed.join(', ')}` : '',
-        result.unchanged.length > 0 ? `${result.unchanged.join(', ')} already deprecated` : '',
-      ].filter(Boolean).join('; '),
-  );
 
-  const after = await step('verify', () => registry.readPackageState(target), () => 'read back from the registry');
-  const checks = verifyContainment(plan, after);
-  view.checks = checks;
-  const failed = checks.filter((c) => !c.ok);
-  if (failed.length > 0) {
-    const why = failed.map((c) => `${c.check}: expected ${c.expected}, found ${c.actual}`).join('; ');
-    note('verified', 'failed', why);
-    return finish('failed', `verification failed: ${why}`);
+    const plan = planContainment(before, request.versions, deprecationMessage(request.incident, view.reason));
+    view.plan = plan;
+    if (plan.blockers.length > 0) {
+      note('plan', 'failed', plan.blockers.join('; '));
+      return setStatus('failed', plan.blockers.join('; '));
+    }
+    note('plan', plan.unresolved.length > 0 ? 'failed' : 'ok', [summarizePlan(plan), ...plan.unresolved].join('; '));
+    if (request.dryRun) {
+      note('contain', 'skipped', 'dry run: nothing written');
+      return setStatus('planned');
+    }
+
+    // Moving tags first: a fresh `npm install` stops resolving to the bad release before anything else.
+    for (const move of plan.tagMoves) {
+      await step(
+        move.to === null ? `remove dist-tag ${move.tag}` : `move dist-tag ${move.tag}`,
+        () => registry.setDistTag({ ...target, tag: move.tag, version: move.to }),
+        (result) => `${move.tag}: ${move.from} -> ${move.to ?? '(removed)'}${result.changed.length === 0 ? ' (already so)' : ''}`,
+      );
+    }
+    await step(
+      'deprecate',
+      () => registry.deprecateVersions({ ...target, versions: plan.affected, message: plan.message }),
+      (result) =>
+        [
+          result.changed.length > 0 ? `deprecated ${result.changed.join(', ')}` : '',
+          result.unchanged.length > 0 ? `${result.unchanged.join(', ')} already deprecated` : '',
+        ].filter(Boolean).join('; '),
+    );
+
+    const after = await step('verify', () => registry.readPackageState(target), () => 'read back from the registry');
+    const checks = verifyContainment(plan, after);
+    view.checks = checks;
+    const failed = checks.filter((c) => !c.ok);
+    if (failed.length > 0) {
+      const why = failed.map((c) => `${c.check}: expected ${c.expected}, found ${c.actual}`).join('; ');
+      note('verified', 'failed', why);
+      return setStatus('failed', `verification failed: ${why}`);
+    }
+    note('verified', 'ok', `${checks.length} checks passed on ${request.registry}`);
+    setStatus('verified');
   }
-  note('verified', 'ok', `${checks.length} checks passed on ${request.registry}`);
-  return finish('verified');
+
+  async function attempt(): Promise<void> {
+    try {
+      await contain();
+    } catch (err) {
+      if (!(err instanceof StepFailed)) throw err;
+      setStatus('failed', err.message);
+    }
+  }
+
+  if (!request.resume) {
+    upsertSearchAttributes([{ key: INCIDENT_PACKAGE, value: request.name }]);
+    addReports([request.report]);
+    await attempt();
+  }
+  if (request.dryRun) closeReason = 'dry run';
+
+  while (closeReason === undefined) {
+    const woke = await condition(() => retryRequested || closeReason !== undefined || historyIsLong(), INCIDENT_IDLE_TIMEOUT);
+    if (!woke) {
+      closeReason = `no new report for ${INCIDENT_IDLE_TIMEOUT}`;
+    } else if (retryRequested) {
+      retryRequested = false;
+      note('retry', 'ok', 'a new report arrived while the incident was failed: containing again');
+      await attempt();
+    } else if (closeReason === undefined && historyIsLong()) {
+      await continueAsNew<typeof incidentWorkflow>({ ...request, resume: view });
+    }
+  }
+  note('closed', 'ok', closeReason);
+  return view;
+}
+
+function historyIsLong(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS;
 }
