@@ -17,6 +17,8 @@ usage:
   quarantine timeline <incident | name@version> [--registry URL] [--json]
       print the audit timeline of an incident
   quarantine worker        run a worker (registry token from NPM_TOKEN)
+  quarantine serve [--port N]
+                           the alert intake: webhooks from GitHub, OSV feeds, npm audit, in-house scanners
   quarantine dev [--once]  run everything locally: Temporal dev server, worker, registry, a demo incident
                            (--once: stop after the demo instead of waiting for Ctrl-C)
 
@@ -45,6 +47,7 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
         json: { type: 'boolean', default: false },
         wait: { type: 'string' },
         once: { type: 'boolean', default: false },
+        port: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -75,6 +78,11 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
     const { runWorker } = await import('../worker/index');
     await runWorker(env, output.err);
     return 0;
+  }
+  if (command === 'serve') {
+    const { runServe } = await import('./serve');
+    const port = values.port === undefined ? undefined : Number(values.port);
+    return runServe(env, port, output);
   }
   if (command === 'dev') {
     const { runDev } = await import('./dev');

@@ -1,13 +1,26 @@
 // The incident: what the workflow is asked to contain, and what it shows of its progress.
+import type { AlertKind, AlertSeverity, AlertSource } from './alert';
 import type { ContainmentPlan, VerificationCheck } from './plan';
+
+/** What an incident keeps of a scanner's alert: ids and facts, never the raw payload. */
+export interface AlertSummary {
+  source: AlertSource;
+  sourceId: string;
+  kind: AlertKind;
+  severity: AlertSeverity;
+  aliases: string[];
+  evidence: string[];
+  withdrawn: boolean;
+}
 
 /** One report of the compromise: the first starts the incident, later ones join it. */
 export interface Report {
   reportId: string;
-  /** Who raised it: "cli:<user>", a scanner, ... */
+  /** Who raised it: "cli:<user>", "github:GHSA-...", ... */
   requestedBy: string;
   reason: string;
   at: string;
+  alert?: AlertSummary;
 }
 
 export interface IncidentRequest {

@@ -1,2 +1,3 @@
 // The worker bundles this file: every workflow the product runs is exported here.
 export { incidentWorkflow } from './incident';
+export { watchIncidentWorkflow } from './watch-incident';

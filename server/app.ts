@@ -1,0 +1,132 @@
+// `quarantine serve`: alert webhooks in, incidents out. Each request is verified over its raw body,
+// parsed into normalised alerts, routed to incidents (duplicates and aliases joining the one they
+// have), journalled durably, and only then answered; the drainer moves the journal into Temporal.
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import sjson from 'secure-json-parse';
+import { AlertRejection, type NormalizedAlert } from '../core/alert';
+import { routeAlert } from '../core/intake';
+import type { ParsedDelivery } from '../core/alerts/parse-result';
+import type { Drainer } from './drainer';
+import type { ENDPOINTS, EndpointName } from './endpoints';
+import type { IncidentIndex } from './incident-index';
+import type { Journal } from './journal';
+
+export interface IntakeConfig {
+  registry: string;
+  owned: string[];
+  secrets: Record<'github' | 'standard', string[]>;
+  bodyLimit: number;
+}
+
+export interface IntakeDeps {
+  config: IntakeConfig;
+  endpoints: typeof ENDPOINTS;
+  journal: Journal;
+  index: IncidentIndex;
+  drainer: Drainer;
+  logger?: boolean | Record<string, unknown>;
+}
+
+export interface AlertAnswer {
+  delivery: string;
+  duplicate?: boolean;
+  ignored?: string;
+  incidents: { incident: string; new: boolean; kind: string }[];
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Parses the verified raw body; prototype keys are dropped, never assigned. */
+function parseJson(raw: Buffer): unknown {
+  try {
+    return sjson.parse(raw.toString('utf8'), undefined, { protoAction: 'remove', constructorAction: 'remove' });
+  } catch {
+    throw new AlertRejection(400, 'body: not valid JSON', 'body');
+  }
+}
+
+export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
+  const { config, journal, index, drainer } = deps;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: config.bodyLimit,
+    // Delivery ids become the request ids in every log line.
+    genReqId: (req) => {
+      const id = req.headers['x-github-delivery'] ?? req.headers['webhook-id'];
+      return (typeof id === 'string' && id.length <= 200 ? id : undefined) ?? `req-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    },
+    requestIdLogLabel: 'delivery',
+  });
+  // The signature is over the exact bytes: keep them, parse only after verification.
+  app.addContentTypeParser(['application/json', 'application/*+json'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error instanceof AlertRejection) {
+      request.log.info({ status: error.status, field: error.field }, `rejected: ${error.message}`);
+      return reply.code(error.status).send({ error: error.message, ...(error.field ? { field: error.field } : {}) });
+    }
+    const status = error.statusCode ?? 500;
+    if (status === 413) return reply.code(413).send({ error: `body larger than ${config.bodyLimit} bytes` });
+    if (status === 415) return reply.code(415).send({ error: 'send application/json' });
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
+    request.log.error({ err: error }, 'intake failed');
+    return reply.code(500).send({ error: 'internal error; the alert was not accepted, send it again' });
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_request, reply) => {
+    // Acknowledgements depend on the journal only; a Temporal outage shows as a growing backlog.
+    const ready = drainer.consecutiveFailures < 10;
+    return reply.code(ready ? 200 : 503).send({ ready, backlog: drainer.backlog, deliveryFailures: drainer.consecutiveFailures });
+  });
+
+  async function accept(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    source: string,
+    deliveryId: string,
+    parsed: ParsedDelivery,
+  ): Promise<FastifyReply> {
+    const seen = index.delivery(deliveryId);
+    if (seen) {
+      request.log.info({ incidents: seen }, 'redelivery: nothing new started');
+      const answer: AlertAnswer = { delivery: deliveryId, duplicate: true, incidents: seen.map((incident) => ({ incident, new: false, kind: 'seen' })) };
+      return reply.code(200).send(answer);
+    }
+    if (parsed.outcome === 'ignored') {
+      request.log.info({ reason: parsed.reason }, 'recorded, nothing started');
+      return reply.code(202).send({ delivery: deliveryId, ignored: parsed.reason, incidents: [] } satisfies AlertAnswer);
+    }
+    const receivedAt = new Date().toISOString();
+    const routes = parsed.alerts.flatMap((alert: NormalizedAlert, i) =>
+      routeAlert(alert, { owned: config.owned, registry: config.registry, deliveryId: `${deliveryId}/${i}`, receivedAt }),
+    );
+    const assignments = index.assign(deliveryId, routes);
+    const entry = await journal.append({ deliveryId, source, receivedAt, routes: assignments.map((a) => a.route) });
+    drainer.enqueue(entry);
+    const answer: AlertAnswer = {
+      delivery: deliveryId,
+      incidents: assignments.map(({ route, isNew }) => ({
+        incident: route.incident,
+        new: isNew,
+        kind: route.workflow === 'incidentWorkflow' ? 'containment' : route.request.kind,
+      })),
+    };
+    request.log.info({ incidents: answer.incidents }, 'accepted');
+    return reply.code(202).send(answer);
+  }
+
+  for (const [name, endpoint] of Object.entries(deps.endpoints) as [EndpointName, (typeof ENDPOINTS)[EndpointName]][]) {
+    app.post(endpoint.path, async (request, reply) => {
+      const raw = request.body;
+      if (!Buffer.isBuffer(raw)) throw new AlertRejection(415, 'send application/json with a body');
+      const deliveryId = endpoint.verify(raw, (n) => header(request, n), config.secrets);
+      const parsed = endpoint.parse(parseJson(raw), (n) => header(request, n));
+      return accept(request, reply, name, deliveryId, parsed);
+    });
+  }
+  return app;
+}

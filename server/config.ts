@@ -1,0 +1,47 @@
+// `quarantine serve` configuration, from the environment (names in the README).
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseOwnedPatterns } from '../core/intake';
+import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY } from '../core/registry-url';
+import { TASK_QUEUE } from '../workflows/definitions';
+import type { IntakeConfig } from './app';
+
+export interface ServeConfig extends IntakeConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  taskQueue: string;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(/[,\s]+/).map((s) => s.trim()).filter(Boolean);
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  return env.QUARANTINE_DATA_DIR || join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'quarantine');
+}
+
+/** Throws a message naming the missing or bad setting: the server never starts half-configured. */
+export function serveConfigFromEnv(env: NodeJS.ProcessEnv, port?: number): ServeConfig {
+  const github = list(env.GITHUB_WEBHOOK_SECRETS);
+  const standard = list(env.QUARANTINE_WEBHOOK_SECRETS);
+  const missing = [
+    github.length === 0 ? 'GITHUB_WEBHOOK_SECRETS (for /v1/alerts/github)' : '',
+    standard.length === 0 ? 'QUARANTINE_WEBHOOK_SECRETS (for /v1/alerts, /v1/alerts/osv, /v1/alerts/audit)' : '',
+  ].filter(Boolean);
+  if (missing.length > 0) throw new Error(`refusing to serve endpoints without a secret: set ${missing.join(' and ')}`);
+  const bad = standard.find((s) => !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(s));
+  if (bad !== undefined) throw new Error('QUARANTINE_WEBHOOK_SECRETS: each secret is "whsec_" followed by base64 (Standard Webhooks)');
+  const chosenPort = port ?? Number(env.PORT || 8787);
+  if (!Number.isInteger(chosenPort) || chosenPort < 0 || chosenPort > 65535) throw new Error(`PORT: ${env.PORT} is not a port`);
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: chosenPort,
+    dataDir: defaultDataDir(env),
+    taskQueue: env.QUARANTINE_TASK_QUEUE || TASK_QUEUE,
+    registry: normalizeRegistryUrl(env.QUARANTINE_REGISTRY || PUBLIC_NPM_REGISTRY),
+    owned: parseOwnedPatterns(env.QUARANTINE_OWNED_PACKAGES),
+    secrets: { github, standard },
+    bodyLimit: Number(env.QUARANTINE_BODY_LIMIT || 1024 * 1024),
+  };
+}

@@ -1,0 +1,50 @@
+// Which incident each compromise already has, so that duplicates and aliases (a MAL id and its GHSA)
+// join it before anything reaches Temporal. Rebuilt from the journal at start.
+import type { Route } from '../core/intake';
+
+export interface Assignment {
+  route: Route;
+  isNew: boolean;
+}
+
+export class IncidentIndex {
+  private readonly byKey = new Map<string, Route>();
+  private readonly byAlias = new Map<string, Route>();
+  private readonly deliveries = new Map<string, string[]>();
+
+  /** The incidents a delivery went to, if it was seen before (a redelivery). */
+  delivery(deliveryId: string): string[] | undefined {
+    return this.deliveries.get(deliveryId);
+  }
+
+  /** Points each route at the incident its compromise already has, or registers it as new. */
+  assign(deliveryId: string, routes: Route[]): Assignment[] {
+    const assignments = routes.map((route) => {
+      const existing = this.byKey.get(route.key) ?? route.aliasKeys.map((k) => this.byAlias.get(k)).find(Boolean);
+      if (existing) {
+        const joined = { ...existing, key: route.key, aliasKeys: route.aliasKeys, report: route.report } as Route;
+        this.remember(joined, existing);
+        return { route: joined, isNew: false };
+      }
+      this.remember(route, route);
+      return { route, isNew: true };
+    });
+    this.deliveries.set(deliveryId, assignments.map((a) => a.route.incident));
+    return assignments;
+  }
+
+  /** Replays a journalled delivery (its routes already point at their incidents). */
+  replay(deliveryId: string, routes: Route[]): void {
+    for (const route of routes) this.remember(route, route);
+    this.deliveries.set(deliveryId, routes.map((r) => r.incident));
+  }
+
+  private remember(route: Route, incident: Route): void {
+    if (!this.byKey.has(route.key)) this.byKey.set(route.key, incident);
+    for (const alias of route.aliasKeys) if (!this.byAlias.has(alias)) this.byAlias.set(alias, incident);
+  }
+
+  get size(): number {
+    return new Set([...this.byKey.values()].map((r) => r.incident)).size;
+  }
+}

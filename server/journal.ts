@@ -1,0 +1,104 @@
+// The intake's durable queue: an append-only journal of accepted deliveries. A webhook is answered 2xx
+// only once its entry is on disk (fdatasync), so a server killed right after answering loses nothing it
+// acknowledged. Appends arriving together share one write and one sync (group commit): the
+// acknowledgement costs one disk sync per burst, not one Temporal round trip per request.
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Route } from '../core/intake';
+
+export interface JournalEntry {
+  seq: number;
+  deliveryId: string;
+  source: string;
+  receivedAt: string;
+  routes: Route[];
+}
+
+export class Journal {
+  private readonly file: string;
+  private readonly deliveredFile: string;
+  private fd: number;
+  private nextSeq: number;
+  private delivered: number;
+  private buffer: { line: string; resolve: () => void; reject: (err: Error) => void }[] = [];
+  private flushScheduled = false;
+  /** Entries appended in this process or found undelivered at start, in order. */
+  readonly recovered: JournalEntry[];
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.file = join(dir, 'journal.jsonl');
+    this.deliveredFile = join(dir, 'delivered');
+    this.delivered = existsSync(this.deliveredFile) ? Number(readFileSync(this.deliveredFile, 'utf8')) || 0 : 0;
+    const { entries, validBytes } = existsSync(this.file) ? readJournal(this.file) : { entries: [], validBytes: 0 };
+    this.fd = openSync(this.file, existsSync(this.file) ? 'r+' : 'w+');
+    // A crash mid-write can leave a torn last line: it was never acknowledged, so drop it.
+    ftruncateSync(this.fd, validBytes);
+    closeSync(this.fd);
+    this.fd = openSync(this.file, 'a');
+    this.recovered = entries;
+    this.nextSeq = (entries.at(-1)?.seq ?? this.delivered) + 1;
+  }
+
+  get deliveredSeq(): number {
+    return this.delivered;
+  }
+
+  /** Resolves once the entry is durable. */
+  append(entry: Omit<JournalEntry, 'seq'>): Promise<JournalEntry> {
+    const full: JournalEntry = { seq: this.nextSeq++, ...entry };
+    return new Promise((resolve, reject) => {
+      this.buffer.push({ line: `${JSON.stringify(full)}\n`, resolve: () => resolve(full), reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.buffer;
+    this.buffer = [];
+    if (batch.length === 0) return;
+    try {
+      writeSync(this.fd, batch.map((b) => b.line).join(''));
+      fdatasyncSync(this.fd);
+    } catch (err) {
+      for (const b of batch) b.reject(err as Error);
+      return;
+    }
+    for (const b of batch) b.resolve();
+  }
+
+  /** Records that every entry up to seq is in Temporal; written atomically. */
+  markDelivered(seq: number): void {
+    if (seq <= this.delivered) return;
+    this.delivered = seq;
+    const partial = `${this.deliveredFile}.partial`;
+    writeFileSync(partial, String(seq));
+    renameSync(partial, this.deliveredFile);
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+function readJournal(file: string): { entries: JournalEntry[]; validBytes: number } {
+  const text = readFileSync(file);
+  const entries: JournalEntry[] = [];
+  let start = 0;
+  let validBytes = 0;
+  for (let end = text.indexOf(10); end !== -1; end = text.indexOf(10, start)) {
+    try {
+      entries.push(JSON.parse(text.subarray(start, end).toString('utf8')) as JournalEntry);
+    } catch {
+      break;
+    }
+    start = end + 1;
+    validBytes = start;
+  }
+  return { entries, validBytes };
+}
