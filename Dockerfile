@@ -30,6 +30,8 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
+# The intake's journal lives in /data (a volume); a fresh volume takes this folder's owner.
+RUN mkdir /data && chown node:node /data
 # The code stays root-owned, so the process that holds the registry token cannot rewrite it.
 USER node
 ENTRYPOINT ["node", "bin/quarantine.js"]

@@ -53,12 +53,11 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: config.bodyLimit,
-    // Delivery ids become the request ids in every log line.
+    // Delivery ids become the request ids (reqId) in every log line.
     genReqId: (req) => {
       const id = req.headers['x-github-delivery'] ?? req.headers['webhook-id'];
       return (typeof id === 'string' && id.length <= 200 ? id : undefined) ?? `req-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     },
-    requestIdLogLabel: 'delivery',
   });
   // The signature is over the exact bytes: keep them, parse only after verification.
   app.addContentTypeParser(['application/json', 'application/*+json'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -104,8 +103,9 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
     const routes = parsed.alerts.flatMap((alert: NormalizedAlert, i) =>
       routeAlert(alert, { owned: config.owned, registry: config.registry, deliveryId: `${deliveryId}/${i}`, receivedAt }),
     );
-    const assignments = index.assign(deliveryId, routes);
+    const assignments = index.assign(routes);
     const entry = await journal.append({ deliveryId, source, receivedAt, routes: assignments.map((a) => a.route) });
+    index.recordDelivery(deliveryId, entry.routes.map((r) => r.incident));
     drainer.enqueue(entry);
     const answer: AlertAnswer = {
       delivery: deliveryId,

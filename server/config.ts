@@ -1,6 +1,7 @@
 // `quarantine serve` configuration, from the environment (names in the README).
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { standardWebhookKey } from '../core/alerts/signatures';
 import { parseOwnedPatterns } from '../core/intake';
 import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY } from '../core/registry-url';
 import { TASK_QUEUE } from '../workflows/definitions';
@@ -30,8 +31,13 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv, port?: number): Serve
     standard.length === 0 ? 'QUARANTINE_WEBHOOK_SECRETS (for /v1/alerts, /v1/alerts/osv, /v1/alerts/audit)' : '',
   ].filter(Boolean);
   if (missing.length > 0) throw new Error(`refusing to serve endpoints without a secret: set ${missing.join(' and ')}`);
-  const bad = standard.find((s) => !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(s));
-  if (bad !== undefined) throw new Error('QUARANTINE_WEBHOOK_SECRETS: each secret is "whsec_" followed by base64 (Standard Webhooks)');
+  for (const secret of standard) {
+    try {
+      standardWebhookKey(secret);
+    } catch {
+      throw new Error('QUARANTINE_WEBHOOK_SECRETS: each secret is "whsec_" followed by the base64 of at least 16 bytes (Standard Webhooks)');
+    }
+  }
   const chosenPort = port ?? Number(env.PORT || 8787);
   if (!Number.isInteger(chosenPort) || chosenPort < 0 || chosenPort > 65535) throw new Error(`PORT: ${env.PORT} is not a port`);
   return {

@@ -18,7 +18,7 @@ export class IncidentIndex {
   }
 
   /** Points each route at the incident its compromise already has, or registers it as new. */
-  assign(deliveryId: string, routes: Route[]): Assignment[] {
+  assign(routes: Route[]): Assignment[] {
     const assignments = routes.map((route) => {
       const existing = this.byKey.get(route.key) ?? route.aliasKeys.map((k) => this.byAlias.get(k)).find(Boolean);
       if (existing) {
@@ -29,8 +29,12 @@ export class IncidentIndex {
       this.remember(route, route);
       return { route, isNew: true };
     });
-    this.deliveries.set(deliveryId, assignments.map((a) => a.route.incident));
     return assignments;
+  }
+
+  /** Marks a delivery as taken, once it is durable: a failed write leaves it free to be sent again. */
+  recordDelivery(deliveryId: string, incidents: string[]): void {
+    this.deliveries.set(deliveryId, incidents);
   }
 
   /** Replays a journalled delivery (its routes already point at their incidents). */

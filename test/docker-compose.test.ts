@@ -82,7 +82,11 @@ async function yamlToJson(text: string): Promise<unknown> {
   return JSON.parse(stdout);
 }
 
-const REQUIRED = { POSTGRES_PASSWORD: 'compose-test-password' };
+const REQUIRED = {
+  POSTGRES_PASSWORD: 'compose-test-password',
+  GITHUB_WEBHOOK_SECRETS: 'compose-test-github-secret',
+  QUARANTINE_WEBHOOK_SECRETS: 'whsec_Y29tcG9zZS10ZXN0LXN0YW5kYXJkLXdlYmhvb2tz',
+};
 
 async function render(vars: Record<string, string>): Promise<Rendered> {
   const outcome = await compose(['config'], vars);
@@ -114,6 +118,30 @@ describe('docker-compose.yml', () => {
     const outcome = await compose(['config', '-q'], {});
     expect(outcome.code).not.toBe(0);
     expect(outcome.stderr).toContain('POSTGRES_PASSWORD');
+  });
+
+  it('refuses to start the intake without its webhook secrets, naming them', async () => {
+    for (const missing of ['GITHUB_WEBHOOK_SECRETS', 'QUARANTINE_WEBHOOK_SECRETS'] as const) {
+      const vars: Record<string, string> = { ...REQUIRED };
+      delete vars[missing];
+      const outcome = await compose(['config', '-q'], vars);
+      expect(outcome.code).not.toBe(0);
+      expect(outcome.stderr).toContain(missing);
+    }
+  });
+
+  it('runs quarantine serve beside the worker, its journal on a volume', async () => {
+    const intake = service(await rendered(), 'intake');
+    expect(intake.build?.context).toBe(ROOT);
+    expect(intake.command).toEqual(['serve']);
+    expect(intake.environment).toMatchObject({
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      QUARANTINE_DATA_DIR: '/data',
+      GITHUB_WEBHOOK_SECRETS: REQUIRED.GITHUB_WEBHOOK_SECRETS,
+      QUARANTINE_WEBHOOK_SECRETS: REQUIRED.QUARANTINE_WEBHOOK_SECRETS,
+    });
+    expect(intake.volumes?.some((v) => String(v).includes('/data'))).toBe(true);
+    expect(intake.ports?.every((p) => String(p).startsWith('127.0.0.1:'))).toBe(true);
   });
 
   it('runs the worker image built here against the Temporal service', async () => {

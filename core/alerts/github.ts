@@ -103,12 +103,12 @@ export function githubRangeToNpm(range: string): { versions: string[]; ranges: s
   return semver.validRange(npmRange) === null ? undefined : { versions: [], ranges: [npmRange] };
 }
 
-function npmPackage(name: string, range: string, path: (string | number)[]): AffectedPackage {
-  parseOrReject(packageName, name, [...path, 'package', 'name']);
+type Path = (string | number)[];
+
+function npmPackage(name: string, namePath: Path, range: string, rangePath: Path): AffectedPackage {
+  parseOrReject(packageName, name, namePath);
   const converted = githubRangeToNpm(range);
-  if (!converted) {
-    throw rejectField([...path, 'vulnerable_version_range'], `"${printable(range)}" is not a GitHub version range over exact versions`);
-  }
+  if (!converted) throw rejectField(rangePath, `"${printable(range)}" is not a GitHub version range over exact versions`);
   return { name, ...converted, osvRanges: [] };
 }
 
@@ -152,7 +152,14 @@ function dependabotAlert(body: unknown): ParsedDelivery {
         kind: advisoryKind(adv),
         severity: toSeverity(alert.security_vulnerability.severity ?? adv.severity),
         title: shortTitle(adv.summary),
-        packages: [npmPackage(alert.dependency.package.name, alert.security_vulnerability.vulnerable_version_range, ['alert', 'security_vulnerability'])],
+        packages: [
+          npmPackage(
+            alert.dependency.package.name,
+            ['alert', 'dependency', 'package', 'name'],
+            alert.security_vulnerability.vulnerable_version_range,
+            ['alert', 'security_vulnerability', 'vulnerable_version_range'],
+          ),
+        ],
         aliases: advisoryAliases(adv, sourceId),
         evidence: httpLinks([alert.html_url, ...adv.references.map((ref) => ref.url)]),
         withdrawn: DEPENDABOT_CLOSED.has(event.action) || DEPENDABOT_CLOSED.has(alert.state ?? ''),
@@ -166,7 +173,14 @@ function securityAdvisory(body: unknown): ParsedDelivery {
   const { action, security_advisory: adv } = parseOrReject(securityAdvisoryEvent, body);
   const packages = adv.vulnerabilities.flatMap((vuln, index) =>
     vuln.package.ecosystem === 'npm'
-      ? [npmPackage(vuln.package.name, vuln.vulnerable_version_range, ['security_advisory', 'vulnerabilities', index])]
+      ? [
+          npmPackage(
+            vuln.package.name,
+            ['security_advisory', 'vulnerabilities', index, 'package', 'name'],
+            vuln.vulnerable_version_range,
+            ['security_advisory', 'vulnerabilities', index, 'vulnerable_version_range'],
+          ),
+        ]
       : [],
   );
   if (packages.length === 0) return ignored(`advisory ${adv.ghsa_id} names no npm package`);

@@ -17,7 +17,7 @@ const timestamp = z.string().max(100).refine((t) => !Number.isNaN(Date.parse(t))
 const freeForm = z.record(z.string(), z.unknown()).nullish();
 
 // Entries of other ecosystems are skipped, so they are only required to say which ecosystem they are.
-const anyAffected = z.object({ package: z.object({ ecosystem: z.string().max(100) }).loose() }).loose();
+const anyAffected = z.object({ package: z.object({ ecosystem: z.string().max(100) }) });
 
 const osvRecord = z.object({
   id: osvId,
@@ -26,7 +26,7 @@ const osvRecord = z.object({
   summary: z.string().max(100_000).nullish(),
   aliases: z.array(aliasId).max(LIMITS.aliases).default([]),
   severity: z.array(z.object({ type: z.string().max(50), score: z.string().max(500) })).max(20).nullish(),
-  affected: z.array(anyAffected).max(LIMITS.packagesPerAlert).default([]),
+  affected: z.array(z.unknown()).max(LIMITS.packagesPerAlert).default([]),
   references: z.array(z.object({ url: z.string() })).max(1_000).default([]),
   database_specific: freeForm,
 });
@@ -111,10 +111,10 @@ function parseRecord(body: unknown, prefix: Path): NormalizedAlert | undefined {
   const record = parseOrReject(osvRecord, body, prefix);
   const packages: AffectedPackage[] = [];
   const cwes = cweIds(record.database_specific);
-  record.affected.forEach((loose, index) => {
-    if (loose.package.ecosystem !== 'npm') return;
+  record.affected.forEach((entry, index) => {
     const path = [...prefix, 'affected', index];
-    const affected = parseOrReject(npmAffected, loose, path);
+    if (parseOrReject(anyAffected, entry, path).package.ecosystem !== 'npm') return;
+    const affected = parseOrReject(npmAffected, entry, path);
     const { name, purl } = affected.package;
     if (purl && purlName(purl) !== name) throw rejectField([...path, 'package', 'purl'], `"${printable(purl)}" does not name ${name}`);
     cwes.push(...cweIds(affected.database_specific));
