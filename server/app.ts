@@ -52,6 +52,8 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
   const { config, journal, index, drainer } = deps;
   const app = Fastify({
     logger: deps.logger ?? false,
+    // One line per delivery (accepted, rejected or ignored, with its delivery id) instead of three.
+    disableRequestLogging: true,
     bodyLimit: config.bodyLimit,
     // Delivery ids become the request ids (reqId) in every log line.
     genReqId: (req) => {

@@ -8,6 +8,8 @@ import type { Route } from '../core/intake';
 import { reportSignal } from '../workflows/definitions';
 import type { Journal, JournalEntry } from './journal';
 
+const STORM_BACKLOG = 20;
+
 export interface DrainerOptions {
   client: Client;
   journal: Journal;
@@ -15,10 +17,16 @@ export interface DrainerOptions {
   /** Concurrent signal-with-start calls; the dev server saturates well before this on two cores. */
   concurrency?: number;
   /**
-   * How long a drain waits for more alerts to arrive before it sends: a storm then costs one signal per
-   * incident per window instead of one per alert, leaving the CPU to the acknowledgements.
+   * How long a drain waits for more alerts before it sends, once a storm is under way (a backlog of
+   * STORM_BACKLOG or more): the storm then costs one signal per incident per window instead of one per
+   * alert, leaving the CPU to the acknowledgements. A lone alert goes out at once.
    */
-  lingerMs?: number;
+  stormLingerMs?: number;
+  /**
+   * At most this many signal-with-start calls per second, spread evenly: Temporal shares the machine
+   * with the intake, and a burst of signals would stall acknowledgements behind it.
+   */
+  signalsPerSecond?: number;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -75,8 +83,8 @@ export class Drainer {
         this.wake = undefined;
         continue;
       }
-      const linger = this.options.lingerMs ?? 250;
-      if (linger > 0 && this.failures === 0) await new Promise((r) => setTimeout(r, linger));
+      const linger = this.pending.length >= STORM_BACKLOG ? (this.options.stormLingerMs ?? 1_000) : 10;
+      if (this.failures === 0) await new Promise((r) => setTimeout(r, linger));
       const batch = this.pending.slice(0, 5_000);
       try {
         await this.deliver(batch);
@@ -101,11 +109,16 @@ export class Drainer {
       }
     }
     const groups = [...byIncident.values()];
-    const concurrency = this.options.concurrency ?? 8;
+    const concurrency = this.options.concurrency ?? 4;
+    const gapMs = 1000 / (this.options.signalsPerSecond ?? 50);
     let next = 0;
+    let nextSlot = performance.now();
     const worker = async () => {
       while (next < groups.length) {
         const { route, reports } = groups[next++]!;
+        const wait = nextSlot - performance.now();
+        nextSlot = Math.max(nextSlot, performance.now()) + gapMs;
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         await this.options.client.workflow.signalWithStart(route.workflow, {
           workflowId: route.incident,
           taskQueue: this.options.taskQueue,

@@ -44,7 +44,7 @@ export async function startIntake(config: ServeConfig, options: { logger?: boole
     async close() {
       await server.close();
       await drainer.stop();
-      journal.close();
+      await journal.close();
       await connection?.close();
     },
   };

@@ -1,9 +1,14 @@
 // The intake's durable queue: an append-only journal of accepted deliveries. A webhook is answered 2xx
 // only once its entry is on disk (fdatasync), so a server killed right after answering loses nothing it
-// acknowledged. Appends arriving together share one write and one sync (group commit): the
-// acknowledgement costs one disk sync per burst, not one Temporal round trip per request.
-import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+// acknowledged. Appends arriving while a sync is in flight share the next write and sync (group
+// commit), and the sync runs off the event loop: the acknowledgement costs a share of one disk sync,
+// not one Temporal round trip per request.
+import { closeSync, existsSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, write, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const writeAsync = promisify(write);
+const fdatasyncAsync = promisify(fdatasync);
 import type { Route } from '../core/intake';
 
 export interface JournalEntry {
@@ -21,7 +26,7 @@ export class Journal {
   private nextSeq: number;
   private delivered: number;
   private buffer: { line: string; resolve: () => void; reject: (err: Error) => void }[] = [];
-  private flushScheduled = false;
+  private flushing: Promise<void> | undefined;
   /** Entries appended in this process or found undelivered at start, in order. */
   readonly recovered: JournalEntry[];
 
@@ -49,26 +54,27 @@ export class Journal {
     const full: JournalEntry = { seq: this.nextSeq++, ...entry };
     return new Promise((resolve, reject) => {
       this.buffer.push({ line: `${JSON.stringify(full)}\n`, resolve: () => resolve(full), reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.flushing ??= this.flush().finally(() => {
+        this.flushing = undefined;
+      });
     });
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const batch = this.buffer;
-    this.buffer = [];
-    if (batch.length === 0) return;
-    try {
-      writeSync(this.fd, batch.map((b) => b.line).join(''));
-      fdatasyncSync(this.fd);
-    } catch (err) {
-      for (const b of batch) b.reject(err as Error);
-      return;
+  private async flush(): Promise<void> {
+    // Let the requests of this tick join the first batch.
+    await new Promise((r) => setImmediate(r));
+    while (this.buffer.length > 0) {
+      const batch = this.buffer;
+      this.buffer = [];
+      try {
+        await writeAsync(this.fd, batch.map((b) => b.line).join(''));
+        await fdatasyncAsync(this.fd);
+      } catch (err) {
+        for (const b of batch) b.reject(err as Error);
+        continue;
+      }
+      for (const b of batch) b.resolve();
     }
-    for (const b of batch) b.resolve();
   }
 
   /** Records that every entry up to seq is in Temporal; written atomically. */
@@ -80,8 +86,14 @@ export class Journal {
     renameSync(partial, this.deliveredFile);
   }
 
-  close(): void {
-    this.flush();
+  async close(): Promise<void> {
+    await this.flushing;
+    if (this.buffer.length > 0) {
+      writeSync(this.fd, this.buffer.map((b) => b.line).join(''));
+      fdatasyncSync(this.fd);
+      for (const b of this.buffer) b.resolve();
+      this.buffer = [];
+    }
     closeSync(this.fd);
   }
 }
