@@ -7,6 +7,9 @@ export interface Assignment {
   isNew: boolean;
 }
 
+/** Redeliveries come within days; the most recent deliveries are remembered, oldest forgotten first. */
+const REMEMBERED_DELIVERIES = 200_000;
+
 export class IncidentIndex {
   private readonly byKey = new Map<string, Route>();
   private readonly byAlias = new Map<string, Route>();
@@ -35,20 +38,20 @@ export class IncidentIndex {
   /** Marks a delivery as taken, once it is durable: a failed write leaves it free to be sent again. */
   recordDelivery(deliveryId: string, incidents: string[]): void {
     this.deliveries.set(deliveryId, incidents);
+    if (this.deliveries.size > REMEMBERED_DELIVERIES) {
+      // A Map iterates in insertion order: the first key is the oldest delivery.
+      this.deliveries.delete(this.deliveries.keys().next().value!);
+    }
   }
 
   /** Replays a journalled delivery (its routes already point at their incidents). */
   replay(deliveryId: string, routes: Route[]): void {
     for (const route of routes) this.remember(route, route);
-    this.deliveries.set(deliveryId, routes.map((r) => r.incident));
+    this.recordDelivery(deliveryId, routes.map((r) => r.incident));
   }
 
   private remember(route: Route, incident: Route): void {
     if (!this.byKey.has(route.key)) this.byKey.set(route.key, incident);
     for (const alias of route.aliasKeys) if (!this.byAlias.has(alias)) this.byAlias.set(alias, incident);
-  }
-
-  get size(): number {
-    return new Set([...this.byKey.values()].map((r) => r.incident)).size;
   }
 }

@@ -1,9 +1,10 @@
 // npm / pnpm audit intake against their real JSON output (test/fixtures/audit/SOURCES.md).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AlertRejection, type NormalizedAlert } from '../core/alert';
+import { type NormalizedAlert } from '../core/alert';
 import { parseAuditReport } from '../core/alerts/audit';
 import type { ParsedDelivery } from '../core/alerts/parse-result';
+import { rejection } from './helpers/alerts';
 
 const fixture = (file: string): unknown => JSON.parse(readFileSync(join(__dirname, 'fixtures', 'audit', file), 'utf8'));
 
@@ -13,15 +14,6 @@ function alerts(result: ParsedDelivery): NormalizedAlert[] {
 }
 const byId = (list: NormalizedAlert[], id: string): NormalizedAlert | undefined => list.find((alert) => alert.sourceId === id);
 
-function rejection(fn: () => unknown): AlertRejection {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AlertRejection) return err;
-    throw err;
-  }
-  throw new Error('expected an AlertRejection');
-}
 
 describe('npm audit --json', () => {
   const list = alerts(parseAuditReport(fixture('npm-audit.json')));

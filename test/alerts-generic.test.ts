@@ -3,26 +3,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sjson from 'secure-json-parse';
-import { AlertRejection, type NormalizedAlert } from '../core/alert';
+import { type NormalizedAlert } from '../core/alert';
 import { parseGenericAlert } from '../core/alerts/generic';
 import { parseGithubDelivery } from '../core/alerts/github';
 import { parseOsvAlerts } from '../core/alerts/osv';
 import type { ParsedDelivery } from '../core/alerts/parse-result';
+import { rejection } from './helpers/alerts';
 
 function alerts(result: ParsedDelivery): NormalizedAlert[] {
   if (result.outcome !== 'alerts') throw new Error(`expected alerts, got ignored: ${result.reason}`);
   return result.alerts;
 }
 
-function rejection(fn: () => unknown): AlertRejection {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AlertRejection) return err;
-    throw err;
-  }
-  throw new Error('expected an AlertRejection');
-}
 
 /** The example in the docs is the one tested, so the two cannot disagree. */
 function documentedExample(): Record<string, unknown> {

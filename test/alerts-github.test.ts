@@ -1,9 +1,10 @@
 // GitHub webhook intake against GitHub's real example payloads (@octokit/webhooks-examples 7.6.1).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AlertRejection, type NormalizedAlert } from '../core/alert';
+import { type NormalizedAlert } from '../core/alert';
 import { githubRangeToNpm, parseGithubDelivery } from '../core/alerts/github';
 import type { ParsedDelivery } from '../core/alerts/parse-result';
+import { rejection } from './helpers/alerts';
 
 type Payload = Record<string, unknown> & { action?: string };
 const EXAMPLES = join(__dirname, '..', 'node_modules', '@octokit', 'webhooks-examples');
@@ -21,15 +22,6 @@ function onlyAlert(result: ParsedDelivery): NormalizedAlert {
   return result.alerts[0] as NormalizedAlert;
 }
 
-function rejection(fn: () => unknown): AlertRejection {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AlertRejection) return err;
-    throw err;
-  }
-  throw new Error('expected an AlertRejection');
-}
 
 const clone = <T>(value: T): T => structuredClone(value);
 

@@ -2,9 +2,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { AlertRejection, type NormalizedAlert } from '../core/alert';
+import { type NormalizedAlert } from '../core/alert';
 import { parseOsvAlerts } from '../core/alerts/osv';
 import type { ParsedDelivery } from '../core/alerts/parse-result';
+import { rejection } from './helpers/alerts';
 
 const DIR = join(__dirname, 'fixtures', 'osv');
 const FILES = readdirSync(DIR).filter((file) => file.endsWith('.json'));
@@ -21,15 +22,6 @@ const onlyAlert = (result: ParsedDelivery): NormalizedAlert => {
   return alert as NormalizedAlert;
 };
 
-function rejection(fn: () => unknown): AlertRejection {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AlertRejection) return err;
-    throw err;
-  }
-  throw new Error('expected an AlertRejection');
-}
 
 describe('the fixtures', () => {
   it('are the 18 records SOURCES.md lists, byte for byte', () => {

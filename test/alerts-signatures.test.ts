@@ -1,8 +1,8 @@
 // Webhook signature verifiers: right signatures pass with any configured secret; forged, missing,
 // stale, future-dated ones and a body changed by one byte do not. Known answers were computed with
 // openssl, with the same commands docs/alert-formats.md gives.
-import { AlertRejection } from '../core/alert';
 import { signGithub, signStandardWebhook, standardWebhookKey, verifyGithubSignature, verifyStandardWebhook } from '../core/alerts/signatures';
+import { rejection } from './helpers/alerts';
 
 const body = Buffer.from('{"id":"scan-1","kind":"malware","title":"t","package":{"name":"left-pad","versions":["1.3.1"]}}');
 const flipOneByte = (buffer: Buffer, at = 10): Buffer => {
@@ -49,15 +49,6 @@ describe('Standard Webhooks', () => {
   const now = 1_764_111_600;
   const headers = (signature: string, timestamp = now) => ({ id, timestamp: String(timestamp), signature });
 
-  function refusal(fn: () => void): AlertRejection {
-    try {
-      fn();
-    } catch (err) {
-      if (err instanceof AlertRejection) return err;
-      throw err;
-    }
-    throw new Error('expected a refusal');
-  }
 
   it('matches openssl over "<id>.<timestamp>.<body>" with the decoded key', () => {
     expect(standardWebhookKey(secret).toString()).toBe('quarantine-test-signing-key-01');
@@ -85,7 +76,7 @@ describe('Standard Webhooks', () => {
     ['a timestamp in milliseconds', { id, timestamp: String(now * 1000), signature: 'v1,AAAA' }, /unix seconds/],
     ['a timestamp that is not a number', { id, timestamp: '17641116e2', signature: 'v1,AAAA' }, /unix seconds/],
   ])('refuses %s with a 401', (_what, given, reason) => {
-    const error = refusal(() => verifyStandardWebhook(body, given, [secret], now));
+    const error = rejection(() => verifyStandardWebhook(body, given, [secret], now));
     expect(error.status).toBe(401);
     expect(error.message).toMatch(reason);
   });
@@ -93,8 +84,8 @@ describe('Standard Webhooks', () => {
   it('refuses stale and future-dated deliveries, even correctly signed', () => {
     const stale = now - 301;
     const future = now + 301;
-    expect(refusal(() => verifyStandardWebhook(body, headers(signStandardWebhook(body, id, stale, secret), stale), [secret], now)).message).toMatch(/too old/);
-    expect(refusal(() => verifyStandardWebhook(body, headers(signStandardWebhook(body, id, future, secret), future), [secret], now)).message).toMatch(/future/);
+    expect(rejection(() => verifyStandardWebhook(body, headers(signStandardWebhook(body, id, stale, secret), stale), [secret], now)).message).toMatch(/too old/);
+    expect(rejection(() => verifyStandardWebhook(body, headers(signStandardWebhook(body, id, future, secret), future), [secret], now)).message).toMatch(/future/);
   });
 
   it('refuses forged signatures, a replayed signature under another id, and a body changed by one byte', () => {
@@ -108,7 +99,7 @@ describe('Standard Webhooks', () => {
       () => verifyStandardWebhook(flipOneByte(body), headers(good), [secret], now),
       () => verifyStandardWebhook(body, headers(good), [], now),
     ]) {
-      const error = refusal(attempt);
+      const error = rejection(attempt);
       expect([error.status, error.message]).toEqual([401, 'no valid webhook-signature']);
     }
   });

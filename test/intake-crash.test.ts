@@ -1,6 +1,6 @@
 // The intake server SIGKILLed in the middle of a storm, then restarted on the same data folder: every
 // alert it acknowledged is in its incident afterwards, and none is there twice.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,22 +9,9 @@ import { freePort } from '../stack/ports';
 import { stopChild } from '../stack/process';
 import { watchQuery } from '../workflows/watch-incident';
 import { GITHUB_SECRETS, STANDARD_SECRETS, sendStandard } from './helpers/intake';
-import { CLI, startInProcessWorker, temporalAddress, testClient, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { startCliProcess, startInProcessWorker, testClient, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
-function startServer(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port)], {
-      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes('listening on')) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited (${code}): ${stderr}`)));
-  });
-}
+const startServer = (env: Record<string, string>, port: number) => startCliProcess(['serve', '--port', String(port)], env, 'listening on');
 
 describe('the intake server killed during a storm', () => {
   const taskQueue = uniqueTaskQueue('crash');

@@ -1,25 +1,12 @@
 // Durability: the worker is SIGKILLed after the registry applied the deprecation but before the worker
 // heard back. A new worker finishes the incident, and the release is deprecated exactly once.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { LocalRegistry } from '../stack/registry';
 import { stopChild } from '../stack/process';
 import { startRegistryProxy, type RegistryProxy } from './helpers/registry-proxy';
-import { CLI, jsonOf, npmCli, runCli, temporalAddress, testRegistry, uniqueTaskQueue } from './helpers/stack';
+import { jsonOf, npmCli, runCli, startCliProcess, testRegistry, uniqueTaskQueue } from './helpers/stack';
 
-function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'worker'], {
-      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes('quarantine worker:')) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${stderr}`)));
-  });
-}
+const startWorkerProcess = (env: Record<string, string>) => startCliProcess(['worker'], env, 'quarantine worker:');
 
 describe('a worker killed in the middle of an incident', () => {
   let registry: LocalRegistry;

@@ -1,6 +1,6 @@
 // What integration tests need from the shared stack: their own registry copy, a worker on their own
 // task queue, the CLI as a user runs it, and the npm CLI as the independent judge.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -67,6 +67,22 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/** Starts a long-running `quarantine <command>` (worker, serve) and resolves once it says `ready` on stderr. */
+export function startCliProcess(args: string[], env: Record<string, string>, ready: string): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes(ready)) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`quarantine ${args[0]} exited (${code}) before it was ready: ${stderr}`)));
+  });
 }
 
 /** Runs `quarantine ...` as a user would, in a child process, with the given environment on top. */
