@@ -1,6 +1,7 @@
 // Everything the CLI prints about an incident goes through here: alert and registry text is untrusted,
 // so control characters (ANSI escapes, carriage returns, bidi overrides) never reach the terminal raw.
 import type { IncidentView, TimelineEntry } from '../core/incident';
+import type { WatchView } from '../workflows/watch-incident';
 
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
@@ -50,4 +51,21 @@ export function renderTimeline(view: IncidentView): string {
     ...view.timeline.map(renderEntry),
   ];
   return lines.join('\n');
+}
+
+/** An incident that records alerts for a person: what it is about and every report, oldest first. */
+export function renderWatch(view: WatchView): string {
+  return [
+    `incident ${terminalSafe(view.incident)}`,
+    `  kind      ${view.kind}`,
+    `  about     ${terminalSafe(view.subject)}`,
+    `  status    ${view.status}${view.closeReason ? `: ${terminalSafe(view.closeReason)}` : ''}`,
+    `  started   ${view.startedAt}${view.closedAt ? `, closed ${view.closedAt}` : ''}`,
+    '',
+    ...view.reports.map((r) => {
+      const alert = r.alert;
+      const ids = alert ? [alert.sourceId, ...alert.aliases].map(terminalSafe).join(', ') : '';
+      return `${r.at.slice(11, 23)}  ${terminalSafe(r.requestedBy)}: ${terminalSafe(r.reason)}${ids ? ` [${ids}]` : ''}${alert?.withdrawn ? ' (withdrawn)' : ''}`;
+    }),
+  ].join('\n');
 }

@@ -10,7 +10,7 @@ import { startIntake, type RunningIntake } from '../server/index';
 import { timelineQuery } from '../workflows/definitions';
 import { watchQuery } from '../workflows/watch-incident';
 import { incidentsOn, intakeConfig, sendGithub, sendStandard, GITHUB_SECRETS } from './helpers/intake';
-import { npmCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { npmCli, runCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
 const examples = JSON.parse(
   readFileSync(require.resolve('@octokit/webhooks-examples/api.github.com/index.json'), 'utf8'),
@@ -113,6 +113,12 @@ describe('alert intake', () => {
     await intake.drainer.idle();
     const view = await client.workflow.getHandle(incident).query(watchQuery);
     expect(view.reports.map((r) => r.alert?.sourceId)).toEqual([parsed.id, 'inhouse-77']);
+
+    // What an on-call engineer sees of it.
+    const shown = await runCli(['timeline', incident]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('kind      dependency');
+    expect(shown.stdout).toContain(`generic:inhouse-77: malware (critical): wallet drainer in @solana/web3.js [inhouse-77, ${parsed.id}]`);
   });
 
   it('contains our own release when an alert names it exactly, in the same incident the CLI would use', async () => {
