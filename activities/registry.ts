@@ -17,6 +17,8 @@ export interface RegistryTarget {
 export interface DeprecateInput extends RegistryTarget {
   versions: string[];
   message: string;
+  /** A version whose message already contains this is left as it is. */
+  marker: string;
 }
 
 export interface DistTagInput extends RegistryTarget {
@@ -131,7 +133,7 @@ export function createRegistryActivities(credentials: RegistryCredentials) {
           nonRetryable: true,
         });
       }
-      const changed = input.versions.filter((v) => versions[v]?.deprecated !== input.message);
+      const changed = input.versions.filter((v) => !String(versions[v]?.deprecated ?? '').includes(input.marker));
       const unchanged = input.versions.filter((v) => !changed.includes(v));
       if (changed.length === 0) return { changed, unchanged };
       for (const v of changed) (versions[v] as Record<string, unknown>).deprecated = input.message;

@@ -5,6 +5,7 @@ import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY } from '../core/registry-url'
 import { printable } from '../core/spec';
 import { TASK_QUEUE } from '../workflows/definitions';
 import { connectClient } from './client';
+import { close } from './close';
 import type { IncidentRequest } from '../core/incident';
 import { contain, incidentRequestFor, type Output } from './contain';
 import { incidentIdFromArgument, timeline } from './timeline';
@@ -16,6 +17,8 @@ usage:
       deprecate the release, move dist-tags off it, verify by reading the registry back
   quarantine timeline <incident | name@version> [--registry URL] [--json]
       print the audit timeline of an incident
+  quarantine close <incident | name@version> [--reason TEXT] [--registry URL]
+      close an incident: later reports start a new one (open incidents close after 7 quiet days)
   quarantine worker        run a worker (registry token from NPM_TOKEN)
   quarantine serve [--port N]
                            the alert intake: webhooks from GitHub, OSV feeds, npm audit, in-house scanners
@@ -89,16 +92,16 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
     return runDev(output, { once: values.once });
   }
 
-  const isTimeline = command === 'timeline';
-  if (isTimeline ? rest.length !== 1 : rest.length !== 0) {
-    output.err(`quarantine: ${isTimeline ? 'timeline takes one incident id or name@version' : 'one release at a time: quarantine <name>@<version>'}`);
+  const takesIncident = command === 'timeline' || command === 'close';
+  if (takesIncident ? rest.length !== 1 : rest.length !== 0) {
+    output.err(`quarantine: ${takesIncident ? `${command} takes one incident id or name@version` : 'one release at a time: quarantine <name>@<version>'}`);
     return 2;
   }
   // Validate the spec before connecting anywhere: bad input must not reach Temporal.
   let incident: string;
   let request: IncidentRequest | undefined;
   try {
-    if (isTimeline) {
+    if (takesIncident) {
       incident = incidentIdFromArgument(rest[0]!, registry);
     } else {
       request = incidentRequestFor({ spec: command, reason: values.reason, registry, dryRun: values['dry-run'] });
@@ -109,8 +112,9 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
     return 2;
   }
 
-  const { client, close } = await connectClient();
+  const { client, close: disconnect } = await connectClient();
   try {
+    if (command === 'close') return await close(client, incident, values.reason, output);
     if (request === undefined) return await timeline(client, incident, values.json, output);
     return await contain(client, request, { json: values.json, taskQueue, waitMs }, output);
   } catch (err) {
@@ -120,6 +124,6 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
     }
     throw err;
   } finally {
-    await close();
+    await disconnect();
   }
 }

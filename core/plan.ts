@@ -15,6 +15,8 @@ export interface ContainmentPlan {
   affected: string[];
   /** The message every affected version must carry. */
   message: string;
+  /** What marks a message as this incident's: a version carrying it needs no new write. */
+  marker: string;
   /** Affected versions whose deprecation message is not yet the incident's. */
   deprecate: string[];
   tagMoves: TagMove[];
@@ -34,8 +36,13 @@ export function oneCleanLine(text: string, maxLength = MAX_MESSAGE_LENGTH): stri
   return clean.length > maxLength ? `${clean.slice(0, maxLength - 1)}…` : clean;
 }
 
+/** Names the incident inside a deprecation message, so that a later run of it leaves the message be. */
+export function incidentMarker(incident: string): string {
+  return `(quarantine incident ${incident})`;
+}
+
 export function deprecationMessage(incident: string, reason: string): string {
-  return oneCleanLine(`SECURITY: this release is compromised, do not install it (quarantine incident ${incident}): ${reason}`);
+  return oneCleanLine(`SECURITY: this release is compromised, do not install it ${incidentMarker(incident)}: ${reason}`);
 }
 
 /**
@@ -53,6 +60,7 @@ export function planContainment(
   state: PackageState,
   affectedVersions: readonly string[],
   message: string,
+  marker: string = message,
 ): ContainmentPlan {
   const affected = [...new Set(affectedVersions)].sort(semver.compare);
   const blockers: string[] = [];
@@ -62,7 +70,7 @@ export function planContainment(
   }
   if (affected.length === 0) blockers.push('no affected version was named');
 
-  const deprecate = affected.filter((v) => state.versions.includes(v) && state.deprecated[v] !== message);
+  const deprecate = affected.filter((v) => state.versions.includes(v) && !state.deprecated[v]?.includes(marker));
 
   const tagMoves: TagMove[] = [];
   const unresolved: string[] = [];
@@ -81,7 +89,7 @@ export function planContainment(
       tagMoves.push({ tag, from: version, to: null });
     }
   }
-  return { name: state.name, affected, message, deprecate, tagMoves, blockers, unresolved };
+  return { name: state.name, affected, message, marker, deprecate, tagMoves, blockers, unresolved };
 }
 
 export interface VerificationCheck {
@@ -95,7 +103,7 @@ export interface VerificationCheck {
 export function verifyContainment(plan: ContainmentPlan, state: PackageState): VerificationCheck[] {
   const checks: VerificationCheck[] = plan.affected.map((version) => ({
     check: `${plan.name}@${version} deprecated`,
-    ok: state.deprecated[version] === plan.message,
+    ok: state.deprecated[version]?.includes(plan.marker) ?? false,
     expected: plan.message,
     actual: state.deprecated[version] ?? '(not deprecated)',
   }));

@@ -164,6 +164,21 @@ describe('quarantine <name>@<version> with a publishing token', () => {
     expect(view.timeline.some((e) => e.status === 'failed' && reason.test(e.detail))).toBe(true);
     expect(proxy.writes()).toHaveLength(writesBefore);
   });
+
+  it('closes an incident on request; a later report opens a new run that finds the release still contained', async () => {
+    const closed = await runCli(['close', '@acme/core@1.2.3', '--registry', proxy.url, '--reason', 'all clear'], { QUARANTINE_TASK_QUEUE: taskQueue });
+    expect(closed.code).toBe(0);
+    expect(closed.stdout).toMatch(/^closed incident-@acme\/core@1\.2\.3-/);
+    const shown = await runCli(['timeline', '@acme/core@1.2.3', '--registry', proxy.url]);
+    expect(shown.stdout).toMatch(/ok {4}closed: all clear/);
+
+    const writesBefore = proxy.writes().length;
+    const reopened = jsonOf<ContainJson>(await cli(['@acme/core@1.2.3', '--reason', 'seen again']));
+    expect(reopened.new).toBe(true);
+    expect(reopened.status).toBe('verified');
+    expect(reopened.timeline.find((e) => e.step === 'deprecate')?.detail).toBe('1.2.3 already deprecated');
+    expect(proxy.writes()).toHaveLength(writesBefore);
+  });
 });
 
 describe('quarantine with a token that may not write', () => {

@@ -1,7 +1,7 @@
 // The pure domain: what the tool decides, without any server.
 import { parseReleaseSpec, InvalidSpecError } from '../core/spec';
 import { packageStateFromPackument, type PackageState } from '../core/package-state';
-import { deprecationMessage, highestSafeVersion, oneCleanLine, planContainment, verifyContainment } from '../core/plan';
+import { deprecationMessage, highestSafeVersion, incidentMarker, oneCleanLine, planContainment, verifyContainment } from '../core/plan';
 import { incidentId } from '../core/incident-id';
 import { normalizeRegistryUrl, sameRegistry } from '../core/registry-url';
 import { terminalSafe } from '../cli/render';
@@ -98,6 +98,16 @@ describe('containment planning', () => {
     expect(plan.deprecate).toEqual(['1.0.0']);
     expect(plan.tagMoves).toEqual([]);
     expect(plan.unresolved[0]).toMatch(/latest stays on @acme\/solo@1.0.0/);
+  });
+
+  it('leaves a message this incident wrote earlier, whatever reason it gave, and rewrites anyone else\'s', () => {
+    const marker = incidentMarker('incident-x');
+    const earlier = { ...core, deprecated: { ...core.deprecated, '1.2.3': deprecationMessage('incident-x', 'first reason') }, distTags: { latest: '1.2.2' } };
+    const plan = planContainment(earlier, ['1.2.3'], deprecationMessage('incident-x', 'second reason'), marker);
+    expect(plan.deprecate).toEqual([]);
+    expect(verifyContainment(plan, earlier).every((c) => c.ok)).toBe(true);
+    const other = { ...earlier, deprecated: { '1.2.3': deprecationMessage('incident-y', 'another incident') } };
+    expect(planContainment(other, ['1.2.3'], deprecationMessage('incident-x', 'second reason'), marker).deprecate).toEqual(['1.2.3']);
   });
 
   it('plans no write for a version already carrying the incident message', () => {

@@ -6,7 +6,7 @@ import { ActivityFailure, condition, continueAsNew, proxyActivities, setHandler,
 import type { RegistryActivities } from '../activities/registry';
 import { NON_RETRYABLE_REGISTRY_ERRORS } from '../activities/registry-errors';
 import type { IncidentRequest, IncidentView, Report, StepStatus, TimelineEntry } from '../core/incident';
-import { deprecationMessage, planContainment, verifyContainment, type ContainmentPlan } from '../core/plan';
+import { deprecationMessage, incidentMarker, planContainment, verifyContainment, type ContainmentPlan } from '../core/plan';
 import { closeSignal, reportSignal, timelineQuery } from './definitions';
 import { INCIDENT_PACKAGE, INCIDENT_STATUS } from './search-attributes';
 
@@ -119,7 +119,7 @@ export async function incidentWorkflow(request: IncidentRequest): Promise<Incide
       `${state.versions.length} versions; dist-tags ${Object.entries(state.distTags).map(([t, v]) => `${t}=${v}`).join(', ') || 'none'}`,
     );
 
-    const plan = planContainment(before, request.versions, deprecationMessage(request.incident, view.reason));
+    const plan = planContainment(before, request.versions, deprecationMessage(request.incident, view.reason), incidentMarker(request.incident));
     view.plan = plan;
     if (plan.blockers.length > 0) {
       note('plan', 'failed', plan.blockers.join('; '));
@@ -141,7 +141,7 @@ export async function incidentWorkflow(request: IncidentRequest): Promise<Incide
     }
     await step(
       'deprecate',
-      () => registry.deprecateVersions({ ...target, versions: plan.affected, message: plan.message }),
+      () => registry.deprecateVersions({ ...target, versions: plan.affected, message: plan.message, marker: plan.marker }),
       (result) =>
         [
           result.changed.length > 0 ? `deprecated ${result.changed.join(', ')}` : '',
