@@ -1,14 +1,14 @@
 // `quarantine <name>@<version>`: report a compromised release and follow its incident until verified.
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { IncidentRequest, IncidentView, Report } from '../core/incident';
-import { hasOutcome, isContained } from '../core/incident';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { IncidentRequest, Report } from '../core/incident';
+import { isContained } from '../core/incident';
 import { incidentId } from '../core/incident-id';
 import { oneCleanLine } from '../core/plan';
 import { parseReleaseSpec } from '../core/spec';
-import { reportSignal, timelineQuery } from '../workflows/definitions';
-import type { incidentWorkflow } from '../workflows/incident';
+import { reportAndAwaitOutcome, timelineQuery } from '../workflows/definitions';
+import { incidentWorkflow } from '../workflows/incident';
 import { renderEntry, renderStatus } from './render';
 
 export interface ReportOptions {
@@ -53,64 +53,67 @@ export function incidentRequestFor(options: ReportOptions): IncidentRequest {
   };
 }
 
-export async function startOrJoin(client: Client, request: IncidentRequest, taskQueue: string): Promise<WorkflowHandle<typeof incidentWorkflow>> {
-  try {
-    return await client.workflow.signalWithStart<typeof incidentWorkflow, [Report[]]>('incidentWorkflow', {
-      workflowId: request.incident,
-      taskQueue,
-      args: [request],
-      signal: reportSignal,
-      signalArgs: [[request.report]],
-      // An open incident takes the report; a closed one is reopened as a new run of the same id.
-      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    });
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle(request.incident);
-    throw err;
-  }
-}
-
 /**
- * Follows the incident's timeline until it has taken this report in and containment has an outcome,
- * printing steps as they end. (A report joining a failed incident makes it contain again.)
+ * Prints the incident's timeline as steps end, until `done` settles; says so if no worker answers.
+ * Progress only: the outcome comes from the update.
  */
-async function follow(handle: WorkflowHandle, reportId: string, options: FollowOptions, output: Output): Promise<IncidentView | undefined> {
-  const deadline = Date.now() + options.waitMs;
+async function printProgress(handle: WorkflowHandle, done: Promise<unknown>, options: FollowOptions, output: Output): Promise<number> {
+  let settled = false;
+  void done.then(() => (settled = true), () => (settled = true));
   const started = Date.now();
   let printed = 0;
-  let warnedNoWorker = false;
   let answered = false;
-  while (Date.now() < deadline) {
+  let warned = false;
+  while (!settled) {
     try {
       const view = await handle.query(timelineQuery);
       answered = true;
       const ended = view.timeline.filter((e) => e.status !== 'running');
-      if (!options.json) for (const entry of ended.slice(printed)) output.err(renderEntry(entry));
+      for (const entry of ended.slice(printed)) output.err(renderEntry(entry));
       printed = Math.max(printed, ended.length);
-      if (view.reports.some((r) => r.reportId === reportId) && hasOutcome(view)) return view;
     } catch {
-      // No worker has picked the incident up yet: keep asking until the deadline.
+      // No worker has picked the incident up yet.
     }
-    if (!answered && !warnedNoWorker && Date.now() - started > 10_000 && !options.json) {
-      warnedNoWorker = true;
+    if (!answered && !warned && Date.now() - started > 10_000) {
+      warned = true;
       output.err(`waiting for a worker on task queue "${options.taskQueue}"; start one with \`quarantine worker\``);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
   }
-  return undefined;
+  return printed;
 }
 
 export async function contain(client: Client, request: IncidentRequest, options: FollowOptions, output: Output): Promise<number> {
-  const handle = await startOrJoin(client, request, options.taskQueue);
+  // Update-with-start: one call starts the incident or joins the open one, and answers with the
+  // outcome once containment has one; a closed incident opens a new run of the same id.
+  const startWorkflowOperation = new WithStartWorkflowOperation(incidentWorkflow, {
+    workflowId: request.incident,
+    taskQueue: options.taskQueue,
+    args: [request],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  const outcome = client.workflow.executeUpdateWithStart(reportAndAwaitOutcome, { args: [request.report], startWorkflowOperation });
+  outcome.catch(() => undefined);
+  const handle = await startWorkflowOperation.workflowHandle();
   const { runId } = await handle.describe();
   if (!options.json) output.err(`incident ${request.incident} (run ${runId})`);
 
-  const view = await follow(handle, request.report.reportId, options, output);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), options.waitMs);
+  });
+  const progress = options.json ? Promise.resolve(0) : printProgress(handle, Promise.race([outcome, deadline]), options, output);
+  const view = await Promise.race([outcome, deadline]).finally(() => clearTimeout(timer));
+  const printed = await progress;
   if (view === undefined) {
     const reason = `no outcome after ${options.waitMs} ms; the incident goes on`;
     if (options.json) output.out(JSON.stringify({ incident: request.incident, workflowId: request.incident, runId, status: 'unknown', error: reason }));
     else output.err(`incident ${request.incident}: ${reason}; follow it with \`quarantine timeline ${request.incident}\``);
     return 3;
+  }
+  if (!options.json) {
+    // Steps that ended between the last progress read and the outcome.
+    for (const entry of view.timeline.filter((e) => e.status !== 'running').slice(printed)) output.err(renderEntry(entry));
   }
 
   const isNew = view.reports[0]?.reportId === request.report.reportId;

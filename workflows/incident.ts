@@ -2,12 +2,12 @@
 // Decisions are core/ functions; writes are activities that change only what differs.
 // An incident stays open after containment: later reports of the same compromise join it (and retry a
 // failed containment) until it is closed, or has heard nothing for INCIDENT_IDLE_TIMEOUT.
-import { ActivityFailure, condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { RegistryActivities } from '../activities/registry';
 import { NON_RETRYABLE_REGISTRY_ERRORS } from '../activities/registry-errors';
 import type { IncidentRequest, IncidentView, Report, StepStatus, TimelineEntry } from '../core/incident';
 import { deprecationMessage, incidentMarker, planContainment, verifyContainment, type ContainmentPlan } from '../core/plan';
-import { closeSignal, reportSignal, timelineQuery } from './definitions';
+import { closeSignal, reportAndAwaitOutcome, reportSignal, timelineQuery } from './definitions';
 import { INCIDENT_PACKAGE, INCIDENT_STATUS } from './search-attributes';
 
 const registry = proxyActivities<RegistryActivities>({
@@ -85,6 +85,12 @@ export async function incidentWorkflow(request: IncidentRequest): Promise<Incide
 
   setHandler(timelineQuery, () => view);
   setHandler(reportSignal, addReports);
+  setHandler(reportAndAwaitOutcome, async (report: Report) => {
+    addReports([report]);
+    // A report on a failed incident asks for a new attempt: wait for that one, not the old failure.
+    await condition(() => !retryRequested && view.status !== 'running');
+    return view;
+  });
   setHandler(closeSignal, (reason: string) => {
     closeReason = reason;
   });
@@ -187,10 +193,13 @@ export async function incidentWorkflow(request: IncidentRequest): Promise<Incide
       note('retry', 'ok', 'a new report arrived while the incident was failed: containing again');
       await attempt();
     } else if (closeReason === undefined && historyIsLong()) {
+      await condition(allHandlersFinished);
       await continueAsNew<typeof incidentWorkflow>({ ...request, resume: view });
     }
   }
   note('closed', 'ok', closeReason);
+  // Callers waiting on an update get their answer before the incident ends.
+  await condition(allHandlersFinished);
   return view;
 }
 
