@@ -8,7 +8,7 @@ import { incidentId } from '../core/incident-id';
 import { oneCleanLine } from '../core/plan';
 import { parseReleaseSpec } from '../core/spec';
 import { reportAndAwaitOutcome, timelineQuery } from '../workflows/definitions';
-import { incidentWorkflow } from '../workflows/incident';
+import type { incidentWorkflow } from '../workflows/incident';
 import { renderEntry, renderStatus } from './render';
 
 export interface ReportOptions {
@@ -86,7 +86,7 @@ async function printProgress(handle: WorkflowHandle, done: Promise<unknown>, opt
 export async function contain(client: Client, request: IncidentRequest, options: FollowOptions, output: Output): Promise<number> {
   // Update-with-start: one call starts the incident or joins the open one, and answers with the
   // outcome once containment has one; a closed incident opens a new run of the same id.
-  const startWorkflowOperation = new WithStartWorkflowOperation(incidentWorkflow, {
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof incidentWorkflow>('incidentWorkflow', {
     workflowId: request.incident,
     taskQueue: options.taskQueue,
     args: [request],
