@@ -203,3 +203,16 @@ describe('alert intake', () => {
     expect(ids.filter((id) => id.startsWith('review-@acme/cli@'))).toHaveLength(1);
   });
 });
+
+describe('quarantine serve configuration', () => {
+  it.each([
+    [{ GITHUB_WEBHOOK_SECRETS: '', QUARANTINE_WEBHOOK_SECRETS: '' }, /GITHUB_WEBHOOK_SECRETS.*QUARANTINE_WEBHOOK_SECRETS/],
+    [{ GITHUB_WEBHOOK_SECRETS: 'x', QUARANTINE_WEBHOOK_SECRETS: '' }, /QUARANTINE_WEBHOOK_SECRETS/],
+    [{ GITHUB_WEBHOOK_SECRETS: 'x', QUARANTINE_WEBHOOK_SECRETS: 'not-a-whsec' }, /whsec_/],
+  ])('refuses to start with an endpoint unsigned or a malformed secret (%j)', async (env, reason) => {
+    const result = await runCli(['serve', '--port', '0'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(reason);
+    expect(result.stderr).toMatch(/refusing|each secret/);
+  });
+});
