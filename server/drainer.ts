@@ -13,6 +13,8 @@ const STORM_BACKLOG = 20;
 export interface DrainerOptions {
   client: Client;
   journal: Journal;
+  /** Journalled entries not yet delivered when the server started. */
+  backlog: JournalEntry[];
   taskQueue: string;
   /** Concurrent signal-with-start calls; the dev server saturates well before this on two cores. */
   concurrency?: number;
@@ -31,15 +33,14 @@ export interface DrainerOptions {
 }
 
 export class Drainer {
-  private pending: JournalEntry[] = [];
+  private pending: JournalEntry[];
   private running: Promise<void> | undefined;
   private stopped = false;
   private failures = 0;
   private wake: (() => void) | undefined;
 
   constructor(private readonly options: DrainerOptions) {
-    const delivered = options.journal.deliveredSeq;
-    this.pending = options.journal.recovered.filter((e) => e.seq > delivered);
+    this.pending = [...options.backlog];
   }
 
   get backlog(): number {

@@ -20,7 +20,9 @@ export interface RunningIntake {
 export async function startIntake(config: ServeConfig, options: { logger?: boolean; client?: Client } = {}): Promise<RunningIntake> {
   const journal = new Journal(join(config.dataDir, 'intake'));
   const index = new IncidentIndex();
-  for (const entry of journal.recovered) index.replay(entry.deliveryId, entry.routes);
+  const recovered = journal.takeRecovered();
+  for (const entry of recovered) index.replay(entry.deliveryId, entry.routes);
+  const backlog = recovered.filter((entry) => entry.seq > journal.deliveredSeq);
 
   let connection: Connection | undefined;
   let client = options.client;
@@ -30,7 +32,7 @@ export async function startIntake(config: ServeConfig, options: { logger?: boole
     client = new Client({ connection, namespace });
   }
   let app: FastifyInstance | undefined = undefined;
-  const drainer = new Drainer({ client, journal, taskQueue: config.taskQueue, log: (msg, fields) => app?.log.warn(fields ?? {}, msg) });
+  const drainer = new Drainer({ client, journal, backlog, taskQueue: config.taskQueue, log: (msg, fields) => app?.log.warn(fields ?? {}, msg) });
   app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, logger: options.logger ?? false });
   drainer.start();
   await app.listen({ host: config.host, port: config.port });

@@ -27,8 +27,8 @@ export class Journal {
   private delivered: number;
   private buffer: { line: string; resolve: () => void; reject: (err: Error) => void }[] = [];
   private flushing: Promise<void> | undefined;
-  /** Entries appended in this process or found undelivered at start, in order. */
-  readonly recovered: JournalEntry[];
+  /** The entries found on disk at start, until takeRecovered() hands them over. */
+  private recovered: JournalEntry[];
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -43,6 +43,13 @@ export class Journal {
     this.fd = openSync(this.file, 'a');
     this.recovered = entries;
     this.nextSeq = (entries.at(-1)?.seq ?? this.delivered) + 1;
+  }
+
+  /** What the journal held at start, once: the caller rebuilds its index and backlog from it. */
+  takeRecovered(): JournalEntry[] {
+    const entries = this.recovered;
+    this.recovered = [];
+    return entries;
   }
 
   get deliveredSeq(): number {
