@@ -21,7 +21,9 @@ require(main)
   .main(process.argv.slice(2), output)
   .then(
     (code) => {
-      process.exitCode = code;
+      // Exit explicitly: a command that stopped waiting (--wait) leaves the client's update call
+      // retrying in the background, and that must not keep the process alive.
+      process.stdout.write('', () => process.exit(code));
     },
     (err) => {
       output.err(`quarantine: ${err instanceof Error ? err.message : String(err)}`);

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { IncidentRequest, Report } from '../core/incident';
+import type { IncidentRequest, IncidentView, Report } from '../core/incident';
 import { isContained } from '../core/incident';
 import { incidentId } from '../core/incident-id';
 import { oneCleanLine } from '../core/plan';
@@ -54,36 +54,44 @@ export function incidentRequestFor(options: ReportOptions): IncidentRequest {
 }
 
 /**
- * Prints the incident's timeline as steps end, until `done` settles; says so if no worker answers.
- * Progress only: the outcome comes from the update.
+ * Prints the incident's timeline as steps end, until `finished` settles. Progress only: the outcome
+ * comes from the update. Returns how many steps it printed.
  */
-async function printProgress(handle: WorkflowHandle, done: Promise<unknown>, options: FollowOptions, output: Output): Promise<number> {
+async function printProgress(handle: WorkflowHandle, finished: Promise<unknown>, onAnswer: () => void, output: Output): Promise<number> {
   let settled = false;
-  void done.then(() => (settled = true), () => (settled = true));
-  const started = Date.now();
+  const over = finished.then(
+    () => void (settled = true),
+    () => void (settled = true),
+  );
   let printed = 0;
-  let answered = false;
-  let warned = false;
   while (!settled) {
     try {
-      const view = await handle.query(timelineQuery);
-      answered = true;
+      // A query waits for a worker; never let it outlast the outcome or the deadline.
+      const view = await Promise.race([handle.query(timelineQuery), over]);
+      if (view === undefined) break;
+      onAnswer();
       const ended = view.timeline.filter((e) => e.status !== 'running');
       for (const entry of ended.slice(printed)) output.err(renderEntry(entry));
       printed = Math.max(printed, ended.length);
     } catch {
       // No worker has picked the incident up yet.
     }
-    if (!answered && !warned && Date.now() - started > 10_000) {
-      warned = true;
-      output.err(`waiting for a worker on task queue "${options.taskQueue}"; start one with \`quarantine worker\``);
-    }
-    await Promise.race([done.catch(() => undefined), new Promise((r) => setTimeout(r, 200))]);
+    await Promise.race([over, new Promise((r) => setTimeout(r, 200))]);
   }
   return printed;
 }
 
 export async function contain(client: Client, request: IncidentRequest, options: FollowOptions, output: Output): Promise<number> {
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<undefined>((resolve) => {
+    deadlineTimer = setTimeout(() => resolve(undefined), options.waitMs);
+  });
+  // Without a worker the server holds the call until one takes the report: say so meanwhile.
+  const noWorkerHint = setTimeout(() => {
+    if (!options.json) output.err(`waiting for a worker on task queue "${options.taskQueue}"; start one with \`quarantine worker\``);
+  }, 10_000);
+  const answered = () => clearTimeout(noWorkerHint);
+
   // Update-with-start: one call starts the incident or joins the open one, and answers with the
   // outcome once containment has one; a closed incident opens a new run of the same id.
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof incidentWorkflow>('incidentWorkflow', {
@@ -94,20 +102,28 @@ export async function contain(client: Client, request: IncidentRequest, options:
   });
   const outcome = client.workflow.executeUpdateWithStart(reportAndAwaitOutcome, { args: [request.report], startWorkflowOperation });
   outcome.catch(() => undefined);
-  const handle = await startWorkflowOperation.workflowHandle();
-  const { runId } = await handle.describe();
-  if (!options.json) output.err(`incident ${request.incident} (run ${runId})`);
+  const finished = Promise.race([outcome, deadline]);
 
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), options.waitMs);
-  });
-  const progress = options.json ? Promise.resolve(0) : printProgress(handle, Promise.race([outcome, deadline]), options, output);
-  const view = await Promise.race([outcome, deadline]).finally(() => clearTimeout(timer));
-  const printed = await progress;
+  let runId: string | undefined;
+  let printed = 0;
+  let view: IncidentView | undefined;
+  try {
+    const handle = await Promise.race([startWorkflowOperation.workflowHandle(), deadline]);
+    if (handle !== undefined) {
+      answered();
+      runId = (await handle.describe()).runId;
+      if (!options.json) output.err(`incident ${request.incident} (run ${runId})`);
+      const progress = options.json ? Promise.resolve(0) : printProgress(handle, finished, answered, output);
+      view = await finished;
+      printed = await progress;
+    }
+  } finally {
+    clearTimeout(deadlineTimer);
+    clearTimeout(noWorkerHint);
+  }
   if (view === undefined) {
     const reason = `no outcome after ${options.waitMs} ms; the incident goes on`;
-    if (options.json) output.out(JSON.stringify({ incident: request.incident, workflowId: request.incident, runId, status: 'unknown', error: reason }));
+    if (options.json) output.out(JSON.stringify({ incident: request.incident, workflowId: request.incident, ...(runId ? { runId } : {}), status: 'unknown', error: reason }));
     else output.err(`incident ${request.incident}: ${reason}; follow it with \`quarantine timeline ${request.incident}\``);
     return 3;
   }

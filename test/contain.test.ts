@@ -224,6 +224,19 @@ describe('quarantine with a token that may not write', () => {
   });
 });
 
+describe('quarantine with no worker running', () => {
+  it('stops waiting after --wait, says the incident goes on, and exits 3', async () => {
+    const started = Date.now();
+    const result = await runCli(['@acme/core@1.2.3', '--registry', 'http://127.0.0.1:9/', '--wait', '2', '--json'], {
+      QUARANTINE_TASK_QUEUE: uniqueTaskQueue('nobody'),
+    });
+    expect(result.code).toBe(3);
+    expect(jsonOf<{ status: string; error: string }>(result)).toMatchObject({ status: 'unknown', error: expect.stringMatching(/no outcome after 2000 ms/) });
+    // The server would hold the call for a worker far longer; the CLI keeps its word.
+    expect(Date.now() - started).toBeLessThan(12_000);
+  });
+});
+
 describe('bad input', () => {
   // Nothing listens here: a command that reached Temporal would fail differently.
   const nowhere = { TEMPORAL_ADDRESS: '127.0.0.1:1' };
