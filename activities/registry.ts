@@ -3,6 +3,7 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import npmFetch from 'npm-registry-fetch';
 import { packageStateFromPackument, type PackageState } from '../core/package-state';
+import { nerfDart } from '../core/registry-url';
 
 export interface RegistryCredentials {
   /** The token for a registry, or undefined to go anonymous; resolved in the worker only. */
@@ -99,9 +100,7 @@ export function createRegistryActivities(credentials: RegistryCredentials) {
       } as npmFetch.Options;
       if (token) {
         // npm-registry-fetch sends a token only to the registry its nerf-darted key names.
-        const url = new URL(target.registry);
-        const path = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
-        (options as Record<string, unknown>)[`//${url.host}${path}:_authToken`] = token;
+        (options as Record<string, unknown>)[`${nerfDart(target.registry)}:_authToken`] = token;
       }
       return await call(options);
     } catch (err) {

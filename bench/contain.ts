@@ -9,11 +9,11 @@ import { parseArgs } from 'node:util';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { startRegistryFromTemplate, startSeededRegistry, type LocalRegistry } from '../stack/registry';
 import { npmCli } from '../stack/npm-cli';
+import { CLI_BIN as CLI } from '../stack/cli-process';
 import { startTemporalDevServer } from '../stack/temporal-server';
 import { workerConfigFromEnv } from '../worker/config';
 import { createWorker } from '../worker/index';
 
-const CLI = join(__dirname, '..', '..', 'bin', 'quarantine.js');
 const RELEASE = '@acme/core@1.2.3';
 const REASON = 'benchmark: compromised release';
 

@@ -16,10 +16,10 @@ import { signStandardWebhook } from '../core/alerts/signatures';
 import type { Report } from '../core/incident';
 import { freePort } from '../stack/ports';
 import { stopChild } from '../stack/process';
+import { CLI_BIN as CLI, startCliProcess } from '../stack/cli-process';
 import { startTemporalDevServer } from '../stack/temporal-server';
 import { reportSignal } from '../workflows/definitions';
 
-const CLI = join(__dirname, '..', '..', 'bin', 'quarantine.js');
 const SECRET = `whsec_${Buffer.from('quarantine-bench-standard-webhooks').toString('base64')}`;
 
 const STEADY_RUNS = 3;
@@ -122,25 +122,17 @@ async function main(): Promise<void> {
       stdio: 'ignore',
     });
     const port = await freePort();
-    const server = spawn(process.execPath, [CLI, 'serve', '--port', String(port)], {
-      env: {
-        ...process.env,
+    const server = await startCliProcess(
+      ['serve', '--port', String(port)],
+      {
         TEMPORAL_ADDRESS: temporal.address,
         QUARANTINE_TASK_QUEUE: taskQueue,
         QUARANTINE_DATA_DIR: mkdtempSync(join(tmpdir(), 'quarantine-bench-intake-')),
         GITHUB_WEBHOOK_SECRETS: 'bench',
         QUARANTINE_WEBHOOK_SECRETS: SECRET,
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      let stderr = '';
-      server.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-        if (stderr.includes('listening on')) resolve();
-      });
-      server.on('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-    });
+      'listening on',
+    );
     const url = new URL(`http://127.0.0.1:${port}/v1/alerts`);
     const sendToIntake = async (n: number) => {
       const { id, body } = alert(n);

@@ -27,3 +27,10 @@ export function normalizeRegistryUrl(input: string): string {
 export function sameRegistry(a: string, b: string): boolean {
   return normalizeRegistryUrl(a) === normalizeRegistryUrl(b);
 }
+
+/** npm scopes a token to one registry by its "nerf dart": `//host:port/path/`. */
+export function nerfDart(registry: string): string {
+  const url = new URL(registry);
+  const path = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
+  return `//${url.host}${path}`;
+}

@@ -4,15 +4,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { nerfDart } from '../core/registry-url';
 
 const run = promisify(execFile);
-
-/** npm scopes a token to one registry by its "nerf dart": `//host:port/path/`. */
-export function nerfDart(registry: string): string {
-  const url = new URL(registry);
-  const path = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
-  return `//${url.host}${path}`;
-}
 
 // `npm test` exports npm_config_* for its scripts; a nested npm must not inherit the outer project's.
 function cleanEnv(): NodeJS.ProcessEnv {

@@ -4,7 +4,8 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-function packageRoot(from: string): string {
+/** The folder of this package's package.json, whether running compiled from dist/ or from source. */
+export function packageRoot(from: string): string {
   let dir = from;
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);

@@ -2,12 +2,13 @@
 // Decisions are core/ functions; writes are activities that change only what differs.
 // An incident stays open after containment: later reports of the same compromise join it (and retry a
 // failed containment) until it is closed, or has heard nothing for INCIDENT_IDLE_TIMEOUT.
-import { ActivityFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { RegistryActivities } from '../activities/registry';
 import { NON_RETRYABLE_REGISTRY_ERRORS } from '../activities/registry-errors';
 import type { IncidentRequest, IncidentView, Report, StepStatus, TimelineEntry } from '../core/incident';
 import { deprecationMessage, incidentMarker, planContainment, verifyContainment, type ContainmentPlan } from '../core/plan';
 import { closeSignal, reportAndAwaitOutcome, reportSignal, timelineQuery } from './definitions';
+import { historyIsLong, INCIDENT_IDLE_TIMEOUT } from './lifetime';
 import { INCIDENT_PACKAGE, INCIDENT_STATUS } from './search-attributes';
 
 const registry = proxyActivities<RegistryActivities>({
@@ -42,9 +43,6 @@ function summarizePlan(plan: ContainmentPlan): string {
   return parts.join('; ');
 }
 
-const INCIDENT_IDLE_TIMEOUT = '7 days';
-/** Keeps each run's history small: a storm of reports continues in a fresh run with the same view. */
-const MAX_HISTORY_EVENTS = 5_000;
 
 /** A step failed; the attempt ends failed with its reason on the timeline. */
 class StepFailed extends Error {}
@@ -201,9 +199,4 @@ export async function incidentWorkflow(request: IncidentRequest): Promise<Incide
   // Callers waiting on an update get their answer before the incident ends.
   await condition(allHandlersFinished);
   return view;
-}
-
-function historyIsLong(): boolean {
-  const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS;
 }

@@ -1,10 +1,11 @@
 // An incident that records alerts for a person (or a later capability) to act on: a dependency
 // compromise (which of our releases contain it), a range-only alert on our own package, a leaked
 // token, a withdrawn alert. It writes nothing anywhere; it keeps the reports and their timeline.
-import { condition, continueAsNew, defineQuery, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineQuery, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Report } from '../core/incident';
 import type { WatchKind, WatchRequest } from '../core/intake';
 import { closeSignal, reportSignal } from './definitions';
+import { historyIsLong, INCIDENT_IDLE_TIMEOUT } from './lifetime';
 import { INCIDENT_PACKAGE, INCIDENT_STATUS } from './search-attributes';
 
 export interface WatchView {
@@ -20,8 +21,6 @@ export interface WatchView {
 
 export const watchQuery = defineQuery<WatchView>('watch');
 
-const IDLE_TIMEOUT = '7 days';
-const MAX_HISTORY_EVENTS = 5_000;
 
 const NEXT_STEP: Record<WatchKind, string> = {
   review: 'the alert gives ranges, not releases: confirm the releases and run `quarantine <name>@<version>`',
@@ -63,9 +62,8 @@ export async function watchIncidentWorkflow(request: WatchRequest & { resume?: W
     }
   }
   while (closeReason === undefined) {
-    const long = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
-    const woke = await condition(() => closeReason !== undefined || long(), IDLE_TIMEOUT);
-    if (!woke) closeReason = `no new report for ${IDLE_TIMEOUT}`;
+    const woke = await condition(() => closeReason !== undefined || historyIsLong(), INCIDENT_IDLE_TIMEOUT);
+    if (!woke) closeReason = `no new report for ${INCIDENT_IDLE_TIMEOUT}`;
     else if (closeReason === undefined) await continueAsNew<typeof watchIncidentWorkflow>({ ...request, resume: view });
   }
   view.status = 'closed';

@@ -2,16 +2,15 @@
 // task queue, the CLI as a user runs it, and the npm CLI as the independent judge.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { CLI_BIN, startCliProcess as startStackCliProcess } from '../../stack/cli-process';
 import { startRegistryFromTemplate, type LocalRegistry } from '../../stack/registry';
 import { npmCli, type NpmCli } from '../../stack/npm-cli';
 import { workerConfigFromEnv } from '../../worker/config';
 import { createWorker } from '../../worker/index';
 
-const ROOT = join(__dirname, '..', '..');
-export const CLI = join(ROOT, 'bin', 'quarantine.js');
+export const CLI = CLI_BIN;
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -69,20 +68,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts a long-running `quarantine <command>` (worker, serve) and resolves once it says `ready` on stderr. */
+/** A long-running `quarantine <command>` against the test Temporal server. */
 export function startCliProcess(args: string[], env: Record<string, string>, ready: string): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), ...env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes(ready)) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`quarantine ${args[0]} exited (${code}) before it was ready: ${stderr}`)));
-  });
+  return startStackCliProcess(args, { TEMPORAL_ADDRESS: temporalAddress(), ...env }, ready);
 }
 
 /** Runs `quarantine ...` as a user would, in a child process, with the given environment on top. */
