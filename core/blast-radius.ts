@@ -1,0 +1,274 @@
+// Which of our releases an alert reaches: by the components they ship (SBOM), by the build that made
+// them (provenance), or by who published them. Plain functions over a ReleaseIndexReader: no I/O of
+// their own, so they answer the same in a test, the CLI and the incident workflow's activity.
+//
+// An answer that would hit too much is marked over-broad, never trimmed: deciding to deprecate most
+// of what we ship is a human's call.
+import * as semver from 'semver';
+import type { AffectedSpec } from './osv-ranges';
+import { affectedAmong, invalidVersionsIn, overBroadReason } from './osv-ranges';
+import { printable } from './spec';
+import { releaseKey, type ComponentOccurrence, type ProvenanceStatus, type ReleaseIndexReader, type ReleaseProvenance, type ReleaseRef } from './release-index';
+
+/** Why a release is in the blast radius. */
+export type AffectedReason =
+  | { kind: 'component'; component: { name: string; version: string; purl: string }; direct: boolean; path: string[] }
+  | { kind: 'build'; matched: string[]; provenance: ReleaseProvenance }
+  | { kind: 'publisher'; finding: string; provenance: ReleaseProvenance };
+
+export interface AffectedRelease extends ReleaseRef {
+  reasons: AffectedReason[];
+}
+
+export interface BlastRadius {
+  /** What was asked, in words, for people and the timeline. */
+  query: string;
+  releases: AffectedRelease[];
+  /** Set when acting on this answer automatically would hit too much: escalate to a human. */
+  overBroad?: string;
+  /** Input that was reported and not trusted (bad versions, bad ranges). */
+  warnings: string[];
+  /** How many releases the index knows: the denominator of "most of our releases". */
+  indexedReleases: number;
+}
+
+// An answer naming more than half of everything we ship is not a containment plan.
+const MOST_OF_OUR_RELEASES = 0.5;
+
+function mostOfOurReleases(affected: number, total: number): string | undefined {
+  if (affected < 2 || affected <= total * MOST_OF_OUR_RELEASES) return undefined;
+  return `${affected} of our ${total} releases are affected: more than half of what we ship`;
+}
+
+function byRelease(a: ReleaseRef, b: ReleaseRef): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  const va = semver.valid(a.version);
+  const vb = semver.valid(b.version);
+  if (va && vb) return semver.compare(va, vb);
+  return a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
+}
+
+function collect(entries: { release: ReleaseRef; reason: AffectedReason }[]): AffectedRelease[] {
+  const map = new Map<string, AffectedRelease>();
+  for (const { release, reason } of entries) {
+    const key = releaseKey(release);
+    const found = map.get(key) ?? { name: release.name, version: release.version, reasons: [] };
+    found.reasons.push(reason);
+    map.set(key, found);
+  }
+  return [...map.values()].sort(byRelease);
+}
+
+/** One package an alert names, with the versions it names (exact, npm ranges, OSV ranges). */
+export interface ComponentQuery extends AffectedSpec {
+  name: string;
+}
+
+function describeComponentQuery(query: ComponentQuery): string {
+  const parts = [
+    ...query.versions.map((v) => printable(v)),
+    ...query.ranges.map((r) => `"${printable(r)}"`),
+    ...query.osvRanges.map((r) => `${r.type} ${r.events.map((e) => Object.entries(e).map(([k, v]) => `${k} ${printable(String(v))}`).join('')).join(', ')}`),
+  ];
+  return `${printable(query.name)} ${parts.join(' | ') || '(no versions)'}`;
+}
+
+const occurrenceReason = ({ component }: ComponentOccurrence): AffectedReason => ({
+  kind: 'component',
+  component: { name: component.name, version: component.version, purl: component.purl },
+  direct: component.direct,
+  path: component.path,
+});
+
+/** Our releases that contain any of the named packages at a named version (OSV semantics: versions ∪ ranges). */
+export function affectedByComponents(index: ReleaseIndexReader, queries: readonly ComponentQuery[]): BlastRadius {
+  const warnings: string[] = [];
+  const entries: { release: ReleaseRef; reason: AffectedReason }[] = [];
+  const broad: string[] = [];
+  for (const query of queries) {
+    const bad = invalidVersionsIn(query);
+    if (bad.length > 0) warnings.push(`${printable(query.name)}: ignored ${bad.map((b) => `"${printable(b)}"`).join(', ')} (not a version or range)`);
+    const known = index.componentVersions(query.name);
+    const hit = affectedAmong(known, query);
+    // Only the range-alone test applies here: every version of a dependency *we ship* being named is
+    // what a malware record for one bad release looks like, not a sign of a careless range.
+    const reason = overBroadReason([], hit, query);
+    if (reason) broad.push(`${printable(query.name)}: ${reason}`);
+    for (const occurrence of index.occurrencesOf(query.name, hit)) entries.push({ release: occurrence.release, reason: occurrenceReason(occurrence) });
+  }
+  const releases = collect(entries);
+  const total = index.releaseCount();
+  const most = mostOfOurReleases(releases.length, total);
+  if (most) broad.push(most);
+  return {
+    query: `releases containing ${queries.map(describeComponentQuery).join('; ') || 'nothing'}`,
+    releases,
+    ...(broad.length > 0 ? { overBroad: broad.join('; ') } : {}),
+    warnings,
+    indexedReleases: total,
+  };
+}
+
+/** A compromised build, as far as it is known. Lists are alternatives; given dimensions must all match. */
+export interface BuildQuery {
+  runIds?: string[];
+  commits?: string[];
+  /** A workflow file, `.github/workflows/release.yml`, optionally prefixed with `owner/repo/` or the repository URL. */
+  workflows?: string[];
+  /** ISO 8601 instants, inclusive: releases published inside the window. */
+  since?: string;
+  until?: string;
+}
+
+export class QueryError extends Error {
+  override name = 'QueryError';
+}
+
+const MIN_COMMIT_PREFIX = 7;
+
+function normaliseCommit(commit: string): string {
+  const c = commit.trim().toLowerCase();
+  if (!/^[0-9a-f]+$/.test(c) || c.length < MIN_COMMIT_PREFIX || c.length > 40) {
+    throw new QueryError(`"${printable(commit)}" is not a git commit (7 to 40 hex digits)`);
+  }
+  return c;
+}
+
+function instant(value: string, flag: string): number {
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) throw new QueryError(`${flag} "${printable(value)}" is not an ISO 8601 date or time`);
+  return t;
+}
+
+const repoPath = (repository: string | undefined): string => (repository ?? '').replace(/^https:\/\/github\.com\//, '').replace(/^git\+/, '').replace(/\.git$/, '');
+
+function workflowMatches(wanted: string, p: ReleaseProvenance): boolean {
+  if (!p.workflowPath) return false;
+  const w = wanted.replace(/^https:\/\/github\.com\//, '');
+  if (w === p.workflowPath) return true;
+  return w === `${repoPath(p.repository)}/${p.workflowPath}`;
+}
+
+// Facts of an invalid attestation are not believed; a release without one has only its publish time.
+const hasTrustedFacts = (status: ProvenanceStatus): boolean => status === 'verified' || status === 'unverified';
+
+/** Our releases built by the given runs, commits or workflow, or published inside the window. */
+export function affectedByBuild(index: ReleaseIndexReader, query: BuildQuery): BlastRadius {
+  const runIds = (query.runIds ?? []).map((r) => {
+    if (!/^[0-9]+$/.test(r)) throw new QueryError(`run id "${printable(r)}" is not a number`);
+    return r;
+  });
+  const commits = (query.commits ?? []).map(normaliseCommit);
+  const workflows = (query.workflows ?? []).map((w) => w.trim()).filter((w) => w !== '');
+  const since = query.since === undefined ? undefined : instant(query.since, '--since');
+  const until = query.until === undefined ? undefined : instant(query.until, '--until');
+  if (since !== undefined && until !== undefined && since > until) throw new QueryError('--since is after --until');
+  if (runIds.length + commits.length + workflows.length === 0 && since === undefined && until === undefined) {
+    throw new QueryError('name at least one run, commit, workflow or time bound');
+  }
+
+  const entries: { release: ReleaseRef; reason: AffectedReason }[] = [];
+  const warnings: string[] = [];
+  for (const p of index.provenance()) {
+    const matched: string[] = [];
+    const trusted = hasTrustedFacts(p.status);
+    if (runIds.length > 0) {
+      if (!trusted || !p.runId || !runIds.includes(p.runId)) continue;
+      matched.push(`run ${p.runId}${p.runAttempt ? ` attempt ${p.runAttempt}` : ''}`);
+    }
+    if (commits.length > 0) {
+      const commit = p.commit?.toLowerCase();
+      if (!trusted || !commit || !commits.some((c) => commit.startsWith(c))) continue;
+      matched.push(`commit ${commit}`);
+    }
+    if (workflows.length > 0) {
+      if (!trusted || !workflows.some((w) => workflowMatches(w, p))) continue;
+      matched.push(`workflow ${repoPath(p.repository)}/${p.workflowPath ?? ''}`);
+    }
+    if (since !== undefined || until !== undefined) {
+      const published = p.publishedAt === undefined ? NaN : Date.parse(p.publishedAt);
+      if (Number.isNaN(published)) {
+        warnings.push(`${releaseKey(p.release)}: no publish time known, not judged by the time window`);
+        continue;
+      }
+      if ((since !== undefined && published < since) || (until !== undefined && published > until)) continue;
+      matched.push(`published ${p.publishedAt ?? ''}`);
+    }
+    entries.push({ release: p.release, reason: { kind: 'build', matched, provenance: p } });
+  }
+  const releases = collect(entries);
+  const total = index.releaseCount();
+  const most = mostOfOurReleases(releases.length, total);
+  const described = [
+    runIds.length > 0 && `run ${runIds.join(' or ')}`,
+    commits.length > 0 && `commit ${commits.join(' or ')}`,
+    workflows.length > 0 && `workflow ${workflows.map((w) => printable(w)).join(' or ')}`,
+    since !== undefined && `published from ${query.since ?? ''}`,
+    until !== undefined && `published until ${query.until ?? ''}`,
+  ].filter(Boolean);
+  return {
+    query: `releases built by ${described.join(', ')}`,
+    releases,
+    ...(most ? { overBroad: most } : {}),
+    warnings,
+    indexedReleases: total,
+  };
+}
+
+/** Who is allowed to publish: repositories (`owner/repo`) and workflow files. Empty: learn it per package. */
+export interface PublisherPolicy {
+  repositories?: string[];
+  workflows?: string[];
+}
+
+function usual(records: ReleaseProvenance[]): { repository: string; workflowPath: string } | undefined {
+  const counts = new Map<string, number>();
+  for (const r of records) {
+    if (r.status !== 'verified' || !r.repository || !r.workflowPath) continue;
+    const key = `${repoPath(r.repository)}\n${r.workflowPath}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1]);
+  const [top, second] = ranked;
+  // A tie has no usual publisher: every release is then judged by the policy alone.
+  if (!top || (second && second[1] === top[1])) return undefined;
+  const [repository = '', workflowPath = ''] = top[0].split('\n');
+  return { repository, workflowPath };
+}
+
+/**
+ * Releases whose publisher is suspect: no provenance, provenance that does not verify, or a repository
+ * or workflow other than the policy's (or, without a policy, other than the one most of the package's
+ * verified releases came from).
+ */
+export function publisherFindings(index: ReleaseIndexReader, policy: PublisherPolicy = {}): BlastRadius {
+  const byPackage = new Map<string, ReleaseProvenance[]>();
+  for (const p of index.provenance()) byPackage.set(p.release.name, [...(byPackage.get(p.release.name) ?? []), p]);
+  const repositories = (policy.repositories ?? []).map(repoPath);
+  const workflows = policy.workflows ?? [];
+  const entries: { release: ReleaseRef; reason: AffectedReason }[] = [];
+  for (const records of byPackage.values()) {
+    const learned = repositories.length === 0 && workflows.length === 0 ? usual(records) : undefined;
+    for (const p of records) {
+      const finding = (() => {
+        if (p.status === 'none') return 'published without provenance';
+        if (p.status === 'invalid') return `provenance does not verify: ${p.reason ?? 'invalid'}`;
+        const repo = repoPath(p.repository);
+        if (repositories.length > 0 && !repositories.includes(repo)) return `built in ${repo}, not an expected repository`;
+        if (workflows.length > 0 && !workflows.some((w) => workflowMatches(w, p))) return `built by ${p.workflowPath ?? '?'}, not an expected workflow`;
+        if (learned && (repo !== learned.repository || p.workflowPath !== learned.workflowPath)) {
+          return `built by ${repo}/${p.workflowPath ?? '?'}, while the package's other releases come from ${learned.repository}/${learned.workflowPath}`;
+        }
+        if (p.status === 'unverified') return `provenance could not be verified: ${p.reason ?? 'unverified'}`;
+        return undefined;
+      })();
+      if (finding) entries.push({ release: p.release, reason: { kind: 'publisher', finding, provenance: p } });
+    }
+  }
+  return {
+    query: 'releases with a suspect publisher',
+    releases: collect(entries),
+    warnings: [],
+    indexedReleases: index.releaseCount(),
+  };
+}

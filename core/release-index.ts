@@ -1,0 +1,92 @@
+// What the blast-radius index knows about our releases: the components each release ships (from its
+// CycloneDX SBOM) and how each release was built (from its npm provenance). The store behind it is an
+// edge (store/); the queries over it are plain functions (core/blast-radius.ts).
+
+/** One of our published releases. */
+export interface ReleaseRef {
+  name: string;
+  version: string;
+}
+
+export const releaseKey = (release: ReleaseRef): string => `${release.name}@${release.version}`;
+
+/** A component found in a release's SBOM. */
+export interface ReleaseComponent {
+  /** The package name as npm knows it (`@scope/name`), from the purl when there is one. */
+  name: string;
+  version: string;
+  purl: string;
+  /** True when the release depends on it directly. */
+  direct: boolean;
+  /** The dependency path from the release to the component, both ends included, as `name@version`. */
+  path: string[];
+}
+
+/** A release's SBOM reduced to what the index keeps. */
+export interface ReleaseSbom {
+  release: ReleaseRef;
+  /** CycloneDX specVersion of the document. */
+  specVersion: string;
+  /** The document's serialNumber (`urn:uuid:...`), when it has one. */
+  serialNumber?: string;
+  /** sha256 (hex) of the document's bytes: the same bytes ingested twice are one SBOM. */
+  digest: string;
+  components: ReleaseComponent[];
+}
+
+/**
+ * How a release was built, as its npm attestations say. `none`: the registry has no provenance for
+ * it (a finding of its own); `invalid`: attestations exist but are tampered or malformed and nothing of
+ * them is trusted; `unverified`: well-formed but the signature could not be checked against the trust
+ * root (e.g. a key newer than ours); `verified`: signature and subject digest check out.
+ */
+export type ProvenanceStatus = 'verified' | 'unverified' | 'invalid' | 'none';
+
+export interface ReleaseProvenance {
+  release: ReleaseRef;
+  status: ProvenanceStatus;
+  /** Why the status is not `verified`. */
+  reason?: string;
+  /** When the registry says the version was published (packument `time`), ISO 8601. */
+  publishedAt?: string;
+  /** The facts below are present for `verified` and `unverified` only: an `invalid` attestation is not believed. */
+  repository?: string;
+  workflowPath?: string;
+  ref?: string;
+  commit?: string;
+  runId?: string;
+  runAttempt?: string;
+  builderId?: string;
+  predicateType?: string;
+}
+
+/** A component occurrence: which release ships which version of a package, and how it got there. */
+export interface ComponentOccurrence {
+  release: ReleaseRef;
+  component: ReleaseComponent;
+}
+
+/** What the queries read. Implementations: store/sqlite-store.ts (embedded default). */
+export interface ReleaseIndexReader {
+  /** The versions of the package `name` that any of our releases contains. */
+  componentVersions(name: string): string[];
+  /** Every occurrence of those versions of `name` across our releases. */
+  occurrencesOf(name: string, versions: readonly string[]): ComponentOccurrence[];
+  /** Provenance of every release that has a record. */
+  provenance(): ReleaseProvenance[];
+  /** Every release the index knows (by SBOM or by provenance). */
+  releases(): ReleaseRef[];
+  /** How many releases the index knows, without listing them. */
+  releaseCount(): number;
+}
+
+export interface ReleaseIndexWriter {
+  /** Replaces the release's SBOM atomically: afterwards the index holds exactly these components for it. */
+  putSbom(sbom: ReleaseSbom): { replaced: boolean; unchanged: boolean };
+  /** Replaces the release's provenance record. */
+  putProvenance(record: ReleaseProvenance): void;
+}
+
+export interface ReleaseIndex extends ReleaseIndexReader, ReleaseIndexWriter {
+  close(): void;
+}
