@@ -19,6 +19,10 @@ usage:
       print the audit timeline of an incident
   quarantine close <incident | name@version> [--reason TEXT] [--registry URL]
       close an incident: later reports start a new one (open incidents close after 7 quiet days)
+  quarantine affected <name>@<range> | --osv FILE | --run ID | --commit SHA | --workflow PATH | --since/--until TIME | --publisher
+      which of our releases an alert reaches, from the release index (quarantine affected --help)
+  quarantine sbom ingest <file|folder>... [--release name@version]
+      index our releases' CycloneDX SBOMs
   quarantine worker        run a worker (registry token from NPM_TOKEN)
   quarantine serve [--port N]
                            the alert intake: webhooks from GitHub, OSV feeds, npm audit, in-house scanners
@@ -30,6 +34,7 @@ environment:
   NPM_TOKEN                the registry token, read by the worker only
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*   the Temporal connection
   QUARANTINE_TASK_QUEUE    task queue (default ${TASK_QUEUE})
+  QUARANTINE_DATA_DIR      the release index and the intake journal (default ~/.local/share/quarantine)
 
 options:
   --wait SECONDS           stop following after this long (the incident goes on; default 600)
@@ -37,6 +42,9 @@ options:
 exit status: 0 contained (or dry run planned), 1 not contained, 2 bad input, 3 gave up waiting`;
 
 export async function main(argv: string[], output: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // These two only read and write the local release index: their own options, no Temporal.
+  if (argv[0] === 'affected') return (await import('./affected')).affectedCommand(argv.slice(1), output, env);
+  if (argv[0] === 'sbom') return (await import('./sbom')).sbomCommand(argv.slice(1), output, env);
   let parsed;
   try {
     parsed = parseArgs({

@@ -152,8 +152,16 @@ function workflowMatches(wanted: string, p: ReleaseProvenance): boolean {
 // Facts of an invalid attestation are not believed; a release without one has only its publish time.
 const hasTrustedFacts = (status: ProvenanceStatus): boolean => status === 'verified' || status === 'unverified';
 
-/** Our releases built by the given runs, commits or workflow, or published inside the window. */
-export function affectedByBuild(index: ReleaseIndexReader, query: BuildQuery): BlastRadius {
+interface CheckedBuildQuery {
+  runIds: string[];
+  commits: string[];
+  workflows: string[];
+  since?: number;
+  until?: number;
+}
+
+/** Throws QueryError for a query that names nothing or names it wrongly; the CLI calls it before opening anything. */
+export function checkBuildQuery(query: BuildQuery): CheckedBuildQuery {
   const runIds = (query.runIds ?? []).map((r) => {
     if (!/^[0-9]+$/.test(r)) throw new QueryError(`run id "${printable(r)}" is not a number`);
     return r;
@@ -166,7 +174,12 @@ export function affectedByBuild(index: ReleaseIndexReader, query: BuildQuery): B
   if (runIds.length + commits.length + workflows.length === 0 && since === undefined && until === undefined) {
     throw new QueryError('name at least one run, commit, workflow or time bound');
   }
+  return { runIds, commits, workflows, ...(since !== undefined ? { since } : {}), ...(until !== undefined ? { until } : {}) };
+}
 
+/** Our releases built by the given runs, commits or workflow, or published inside the window. */
+export function affectedByBuild(index: ReleaseIndexReader, query: BuildQuery): BlastRadius {
+  const { runIds, commits, workflows, since, until } = checkBuildQuery(query);
   const entries: { release: ReleaseRef; reason: AffectedReason }[] = [];
   const warnings: string[] = [];
   for (const p of index.provenance()) {

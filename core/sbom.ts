@@ -8,7 +8,7 @@ import { PackageURL } from 'packageurl-js';
 import sjson from 'secure-json-parse';
 import * as semver from 'semver';
 import validatePackageName from 'validate-npm-package-name';
-import { releaseKey, type ReleaseComponent, type ReleaseRef, type ReleaseSbom } from './release-index';
+import { releaseKey, type ReleaseComponent, type ReleaseIndexWriter, type ReleaseRef, type ReleaseSbom } from './release-index';
 import { printable } from './spec';
 
 export class SbomRejection extends Error {
@@ -222,8 +222,12 @@ export async function parseSbom(bytes: Uint8Array | string, options: ParseOption
     // npm nests one package at several places: keep the occurrence nearest the release.
     if (!seen || seen.path.length > component.path.length) components.set(key, component);
   }
-  if (unreachable > 0 && doc.dependencies !== undefined) {
-    warnings.push(`${unreachable} component(s) are not reachable from the release in the dependency graph: their paths are unknown`);
+  if (unreachable > 0) {
+    warnings.push(
+      doc.dependencies === undefined || rootRef === undefined
+        ? 'the SBOM has no dependency graph from the release: paths are unknown and no component is marked direct'
+        : `${unreachable} component(s) are not reachable from the release in the dependency graph: their paths are unknown`,
+    );
   }
   return {
     sbom: {
@@ -235,4 +239,19 @@ export async function parseSbom(bytes: Uint8Array | string, options: ParseOption
     },
     warnings,
   };
+}
+
+export interface IngestResult {
+  release: ReleaseRef;
+  components: number;
+  /** new: first SBOM of the release; replaced: an earlier one was swapped out; unchanged: the same bytes again. */
+  outcome: 'new' | 'replaced' | 'unchanged';
+  warnings: string[];
+}
+
+/** Validates, then swaps the release's SBOM in the index in one transaction; a rejection writes nothing. */
+export async function ingestSbom(index: ReleaseIndexWriter, bytes: Uint8Array | string, options: ParseOptions = {}): Promise<IngestResult> {
+  const { sbom, warnings } = await parseSbom(bytes, options);
+  const put = index.putSbom(sbom);
+  return { release: sbom.release, components: sbom.components.length, outcome: put.unchanged ? 'unchanged' : put.replaced ? 'replaced' : 'new', warnings };
 }

@@ -1,9 +1,8 @@
 // `quarantine serve` configuration, from the environment (names in the README).
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { standardWebhookKey } from '../core/alerts/signatures';
 import { parseOwnedPatterns } from '../core/intake';
 import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY } from '../core/registry-url';
+import { defaultDataDir } from '../store/paths';
 import { TASK_QUEUE } from '../workflows/definitions';
 import type { IntakeConfig } from './app';
 import { DEFAULT_SIGNALS_PER_SECOND } from './drainer';
@@ -28,9 +27,7 @@ function list(value: string | undefined): string[] {
   return (value ?? '').split(/[,\s]+/).map((s) => s.trim()).filter(Boolean);
 }
 
-export function defaultDataDir(env: NodeJS.ProcessEnv): string {
-  return env.QUARANTINE_DATA_DIR || join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'quarantine');
-}
+export { defaultDataDir };
 
 /** Throws a message naming the missing or bad setting: the server never starts half-configured. */
 export function serveConfigFromEnv(env: NodeJS.ProcessEnv, port?: number): ServeConfig {
