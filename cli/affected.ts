@@ -12,6 +12,7 @@ import { releaseKey } from '../core/release-index';
 import { printable } from '../core/spec';
 import { openReleaseIndex } from '../store/sqlite-store';
 import { releaseIndexFile } from '../store/paths';
+import { buildVex, type VexVulnerability } from '../core/vex';
 import type { Output } from './contain';
 import { terminalSafe } from './render';
 
@@ -22,7 +23,8 @@ export const AFFECTED_USAGE = `usage:
                                                    our releases built by a compromised build
   quarantine affected --publisher [--expect-repo owner/repo] [--expect-workflow path]
                                                    releases without provenance, or from an unexpected publisher
-options: --json (an object whose releases array lists {name, version, reasons}), repeat --run/--commit/
+options: --json (an object whose releases array lists {name, version, reasons}); --vex [--id ID] (the
+  answer as a CycloneDX VEX document, for the advisory); repeat --run/--commit/
   --workflow/--osv for alternatives. An over-broad answer is marked: a human decides, not the tool.
 exit status: 0 answered (affected or not), 2 bad input, 4 over-broad`;
 
@@ -85,6 +87,7 @@ export function renderBlastRadius(radius: BlastRadius): string {
 export async function affectedCommand(argv: string[], output: Output, env: NodeJS.ProcessEnv): Promise<number> {
   let radius: BlastRadius;
   let json = false;
+  let vex: VexVulnerability | undefined;
   try {
     const { values, positionals } = parseArgs({
       args: argv,
@@ -101,6 +104,8 @@ export async function affectedCommand(argv: string[], output: Output, env: NodeJ
         'expect-repo': { type: 'string', multiple: true },
         'expect-workflow': { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
+        vex: { type: 'boolean', default: false },
+        id: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -109,12 +114,20 @@ export async function affectedCommand(argv: string[], output: Output, env: NodeJ
       return 0;
     }
     json = values.json;
+    if (values.vex && json) throw new UsageError('--vex and --json are two outputs: choose one');
     const byComponent = positionals.length > 0 || (values.osv?.length ?? 0) > 0;
     const byBuild = [values.run, values.commit, values.workflow].some((l) => (l?.length ?? 0) > 0) || values.since !== undefined || values.until !== undefined;
     const kinds = [byComponent, byBuild, values.publisher].filter(Boolean).length;
     if (kinds !== 1) throw new UsageError(kinds === 0 ? 'say what to look for' : 'ask one kind of question at a time: a component, a build, or --publisher');
     // Inputs are checked before the index is opened: bad input changes nothing, not even a new empty file.
-    const componentQueries = byComponent ? [...positionals.map(componentQueryFromSpec), ...(values.osv ?? []).flatMap((f) => componentQueriesFromOsv(f).queries)] : [];
+    const osv = (values.osv ?? []).map(componentQueriesFromOsv);
+    const componentQueries = byComponent ? [...positionals.map(componentQueryFromSpec), ...osv.flatMap((o) => o.queries)] : [];
+    if (values.vex) {
+      const ids = osv.flatMap((o) => o.ids);
+      const id = values.id ?? (ids.length === 1 ? ids[0] : undefined);
+      if (id === undefined) throw new UsageError('--vex needs the vulnerability it is about: --id <id> (or one --osv record)');
+      vex = { id, aliases: ids.filter((other) => other !== id), source: { name: 'quarantine' } };
+    }
     const buildQuery = { runIds: values.run, commits: values.commit, workflows: values.workflow, since: values.since, until: values.until };
     if (byBuild) checkBuildQuery(buildQuery);
     const index = openReleaseIndex(releaseIndexFile(env));
@@ -132,6 +145,7 @@ export async function affectedCommand(argv: string[], output: Output, env: NodeJ
     }
     throw err;
   }
-  output.out(json ? JSON.stringify(radius, null, 2) : renderBlastRadius(radius));
+  if (vex) output.out(buildVex(radius, vex, { now: new Date() }).json);
+  else output.out(json ? JSON.stringify(radius, null, 2) : renderBlastRadius(radius));
   return radius.overBroad ? 4 : 0;
 }

@@ -4,6 +4,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import type { BlastRadius } from '../core/blast-radius';
 import { npmCli } from '../stack/npm-cli';
 import { jsonOf, runCli } from './helpers/stack';
@@ -105,6 +106,16 @@ describe('quarantine affected by component, with real OSV records', () => {
     expect(exact.radius.releases[0]!.reasons[0]).toMatchObject({ direct: true, path: ['@acme/core@1.2.2', 'is@3.3.1'] });
     const range = await affected('@solana/web3.js@>=1.95.6 <1.95.8');
     expect(releasesOf(range.radius)).toEqual(['@acme/core@1.2.1', '@acme/core@1.2.3']);
+  });
+
+  test('--vex prints the answer as a CycloneDX VEX document that the CycloneDX validator accepts', async () => {
+    const result = await runCli(['affected', '--osv', join(OSV, '@solana__web3.js__MAL-2024-11183.json'), '--vex'], env);
+    expect(result.code).toBe(0);
+    expect(await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(result.stdout)).toBeNull();
+    const vex = JSON.parse(result.stdout) as { vulnerabilities: { id: string; affects: { ref: string }[]; analysis: { state: string } }[] };
+    expect(vex.vulnerabilities).toHaveLength(1);
+    expect(vex.vulnerabilities[0]).toMatchObject({ id: 'MAL-2024-11183', analysis: { state: 'exploitable' } });
+    expect(vex.vulnerabilities[0]!.affects.map((a) => a.ref).sort()).toEqual(['pkg:npm/%40acme/core@1.2.1', 'pkg:npm/%40acme/core@1.2.3']);
   });
 
   test('a record whose range is introduced "0" comes back over-broad (exit 4), for a human', async () => {
