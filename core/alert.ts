@@ -56,7 +56,7 @@ export interface NormalizedAlert {
 export class AlertRejection extends Error {
   override readonly name = 'AlertRejection';
   constructor(
-    readonly status: 400 | 401 | 413 | 415,
+    readonly status: 400 | 401 | 413 | 415 | 422,
     message: string,
     readonly field?: string,
   ) {

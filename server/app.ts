@@ -10,12 +10,16 @@ import type { Drainer } from './drainer';
 import type { ENDPOINTS, EndpointName } from './endpoints';
 import type { IncidentIndex } from './incident-index';
 import type { Journal } from './journal';
+import { DEFAULT_SBOM_BODY_LIMIT, registerSbomRoute } from './sboms';
+import type { ReleaseIndexWriter } from '../core/release-index';
 
 export interface IntakeConfig {
   registry: string;
   owned: string[];
   secrets: Record<'github' | 'standard', string[]>;
   bodyLimit: number;
+  /** Body limit of POST /v1/sboms. */
+  sbomBodyLimit?: number;
 }
 
 export interface IntakeDeps {
@@ -24,6 +28,8 @@ export interface IntakeDeps {
   journal: Journal;
   index: IncidentIndex;
   drainer: Drainer;
+  /** Where POST /v1/sboms puts SBOMs; without it the route is not served. */
+  releaseIndex?: ReleaseIndexWriter;
   logger?: boolean | Record<string, unknown>;
 }
 
@@ -62,7 +68,10 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
     },
   });
   // The signature is over the exact bytes: keep them, parse only after verification.
-  app.addContentTypeParser(['application/json', 'application/*+json'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  const keepRaw = (_req: FastifyRequest, body: string | Buffer, done: (err: null, body: Buffer | string) => void): void => done(null, body);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, keepRaw);
+  // application/vnd.cyclonedx+json and the like: the SBOM route is signed over raw bytes too.
+  app.addContentTypeParser(/^application\/[a-z0-9.-]+\+json$/i, { parseAs: 'buffer' }, keepRaw);
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error instanceof AlertRejection) {
@@ -70,7 +79,7 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
       return reply.code(error.status).send({ error: error.message, ...(error.field ? { field: error.field } : {}) });
     }
     const status = error.statusCode ?? 500;
-    if (status === 413) return reply.code(413).send({ error: `body larger than ${config.bodyLimit} bytes` });
+    if (status === 413) return reply.code(413).send({ error: `body larger than ${request.routeOptions.bodyLimit ?? config.bodyLimit} bytes` });
     if (status === 415) return reply.code(415).send({ error: 'send application/json' });
     if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
     request.log.error({ err: error }, 'intake failed');
@@ -130,5 +139,6 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
       return accept(request, reply, name, deliveryId, parsed);
     });
   }
+  if (deps.releaseIndex) registerSbomRoute(app, { index: deps.releaseIndex, secrets: config.secrets.standard, bodyLimit: config.sbomBodyLimit ?? DEFAULT_SBOM_BODY_LIMIT });
   return app;
 }

@@ -5,6 +5,7 @@ import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY } from '../core/registry-url'
 import { defaultDataDir } from '../store/paths';
 import { TASK_QUEUE } from '../workflows/definitions';
 import type { IntakeConfig } from './app';
+import { DEFAULT_SBOM_BODY_LIMIT } from './sboms';
 import { DEFAULT_SIGNALS_PER_SECOND } from './drainer';
 
 export interface ServeConfig extends IntakeConfig {
@@ -35,7 +36,7 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv, port?: number): Serve
   const standard = list(env.QUARANTINE_WEBHOOK_SECRETS);
   const missing = [
     github.length === 0 ? 'GITHUB_WEBHOOK_SECRETS (for /v1/alerts/github)' : '',
-    standard.length === 0 ? 'QUARANTINE_WEBHOOK_SECRETS (for /v1/alerts, /v1/alerts/osv, /v1/alerts/audit)' : '',
+    standard.length === 0 ? 'QUARANTINE_WEBHOOK_SECRETS (for /v1/alerts, /v1/alerts/osv, /v1/alerts/audit, /v1/sboms)' : '',
   ].filter(Boolean);
   if (missing.length > 0) throw new Error(`refusing to serve endpoints without a secret: set ${missing.join(' and ')}`);
   for (const secret of standard) {
@@ -56,6 +57,7 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv, port?: number): Serve
     owned: parseOwnedPatterns(env.QUARANTINE_OWNED_PACKAGES),
     secrets: { github, standard },
     bodyLimit: Number(env.QUARANTINE_BODY_LIMIT || 1024 * 1024),
+    sbomBodyLimit: positive('QUARANTINE_SBOM_BODY_LIMIT', env.QUARANTINE_SBOM_BODY_LIMIT, DEFAULT_SBOM_BODY_LIMIT),
     signalsPerSecond: positive('QUARANTINE_DRAIN_SIGNALS_PER_SECOND', env.QUARANTINE_DRAIN_SIGNALS_PER_SECOND, DEFAULT_SIGNALS_PER_SECOND),
   };
 }

@@ -9,6 +9,7 @@ import { Drainer } from './drainer';
 import { ENDPOINTS } from './endpoints';
 import { IncidentIndex } from './incident-index';
 import { Journal } from './journal';
+import { INDEX_FILE, openReleaseIndex } from '../store/sqlite-store';
 
 export interface RunningIntake {
   app: FastifyInstance;
@@ -20,6 +21,7 @@ export interface RunningIntake {
 export async function startIntake(config: ServeConfig, options: { logger?: boolean; client?: Client } = {}): Promise<RunningIntake> {
   const journal = new Journal(join(config.dataDir, 'intake'));
   const index = new IncidentIndex();
+  const releaseIndex = openReleaseIndex(join(config.dataDir, INDEX_FILE));
   const recovered = journal.takeRecovered();
   for (const entry of recovered) index.replay(entry.deliveryId, entry.routes);
   const backlog = recovered.filter((entry) => entry.seq > journal.deliveredSeq);
@@ -33,7 +35,7 @@ export async function startIntake(config: ServeConfig, options: { logger?: boole
   }
   let app: FastifyInstance | undefined = undefined;
   const drainer = new Drainer({ client, journal, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, log: (msg, fields) => app?.log.warn(fields ?? {}, msg) });
-  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, logger: options.logger ?? false });
+  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, releaseIndex, logger: options.logger ?? false });
   drainer.start();
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -47,6 +49,7 @@ export async function startIntake(config: ServeConfig, options: { logger?: boole
       await server.close();
       await drainer.stop();
       await journal.close();
+      releaseIndex.close();
       await connection?.close();
     },
   };
