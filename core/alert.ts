@@ -1,3 +1,5 @@
+import type { BuildQuery } from './blast-radius';
+
 // The one shape every alert source is parsed into. Alert content is attacker-controlled: parsers
 // validate it (zod) into this shape, and nothing here is trusted beyond "well-formed".
 
@@ -48,6 +50,8 @@ export interface NormalizedAlert {
   /** Links to evidence (advisory pages, scanner reports); http(s) only. */
   evidence: string[];
   leakedToken?: LeakedToken;
+  /** For a compromised build: which runs, commits, workflow or time window (our releases it built are affected). */
+  build?: BuildQuery;
   /** True when the source says the alert is withdrawn, dismissed or fixed: recorded, never acted on. */
   withdrawn: boolean;
 }

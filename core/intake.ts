@@ -2,16 +2,18 @@
 //   - our package, exact versions, live alert   -> the containment incident (same id as the CLI's)
 //   - our package, ranges only                  -> a review incident: ranges are never acted on blindly
 //   - a package we do not publish               -> a dependency incident (which of our releases contain it)
+//   - a compromised build (runs, commits, ...)   -> a build incident (which of our releases it built)
 //   - a leaked token                            -> a token incident (its containment is revocation)
 //   - a withdrawn / dismissed alert             -> recorded on a withdrawn incident, never acted on
 import { createHash } from 'node:crypto';
 import * as semver from 'semver';
 import type { AffectedPackage, NormalizedAlert } from './alert';
+import type { AffectedRelease, BlastRadius, BuildQuery, ComponentQuery } from './blast-radius';
 import type { IncidentRequest, Report } from './incident';
 import { incidentId } from './incident-id';
 import { oneCleanLine } from './plan';
 
-export type WatchKind = 'review' | 'dependency' | 'leaked-token' | 'withdrawn';
+export type WatchKind = 'review' | 'dependency' | 'compromised-build' | 'leaked-token' | 'withdrawn';
 
 /** What a watch incident records: alerts that need a person (or a later capability), not a registry write. */
 export interface WatchRequest {
@@ -20,6 +22,12 @@ export interface WatchRequest {
   /** What it is about, for people: "@acme/core@>=1.0.0 <1.2.4", "npm_access_token in acme/core". */
   subject: string;
   report: Report;
+  /** The registry our releases are on: where the containments a blast radius calls for happen. */
+  registry?: string;
+  /** dependency: the package and the versions the alert names. */
+  affected?: ComponentQuery;
+  /** compromised-build: the build the alert names. */
+  build?: BuildQuery;
 }
 
 export type Route =
@@ -79,7 +87,7 @@ function aliasKeysFor(alert: NormalizedAlert, packageName: string): string[] {
 }
 
 export function routeAlert(alert: NormalizedAlert, context: RoutingContext): Route[] {
-  if (alert.kind === 'leaked-token' || alert.packages.length === 0) {
+  if (alert.kind === 'leaked-token' || (alert.packages.length === 0 && !alert.build)) {
     const token = alert.leakedToken;
     const subject = token ? `${token.secretType}${token.repository ? ` in ${token.repository}` : ''}` : alert.title;
     const key = `token|${token?.repository ?? ''}|${token?.alertNumber ?? alert.sourceId}`;
@@ -88,7 +96,17 @@ export function routeAlert(alert: NormalizedAlert, context: RoutingContext): Rou
     const kind: WatchKind = alert.withdrawn ? 'withdrawn' : 'leaked-token';
     return [{ workflow: 'watchIncidentWorkflow', incident, key, aliasKeys: [], report, request: { incident, kind, subject, report } }];
   }
-  return alert.packages.map((pkg, index): Route => {
+  const buildRoutes: Route[] = [];
+  if (alert.kind === 'compromised-build' && alert.build) {
+    const build = alert.build;
+    const report = reportFor(alert, context, alert.packages.length);
+    const key = `build|${JSON.stringify(build)}`;
+    const kind: WatchKind = alert.withdrawn ? 'withdrawn' : 'compromised-build';
+    const incident = `${kind}-${hash8(key)}`;
+    const subject = describeBuild(build);
+    buildRoutes.push({ workflow: 'watchIncidentWorkflow', incident, key, aliasKeys: [alert.sourceId.toUpperCase()].map((id) => `${id}|build`), report, request: { incident, kind, subject, report, registry: context.registry, build } });
+  }
+  return [...buildRoutes, ...alert.packages.map((pkg, index): Route => {
     const report = reportFor(alert, context, index);
     const what = affectedKey(pkg);
     const key = `${pkg.name}@${what}`;
@@ -103,6 +121,44 @@ export function routeAlert(alert: NormalizedAlert, context: RoutingContext): Rou
     const kind: WatchKind = alert.withdrawn ? 'withdrawn' : owned ? 'review' : 'dependency';
     const incident = `${kind}-${pkg.name}@${what.length <= 60 ? what : 'ranges'}-${hash8(key)}`;
     const subject = `${pkg.name}@${what}`;
-    return { workflow: 'watchIncidentWorkflow', incident, key, aliasKeys, report, request: { incident, kind, subject, report } };
+    const affected: ComponentQuery = { name: pkg.name, versions: pkg.versions, ranges: pkg.ranges, osvRanges: pkg.osvRanges };
+    return { workflow: 'watchIncidentWorkflow', incident, key, aliasKeys, report, request: { incident, kind, subject, report, registry: context.registry, affected } };
+  })];
+}
+
+function describeBuild(build: BuildQuery): string {
+  const parts = [
+    (build.runIds ?? []).length > 0 && `run ${(build.runIds ?? []).join(',')}`,
+    (build.commits ?? []).length > 0 && `commit ${(build.commits ?? []).map((c) => c.slice(0, 12)).join(',')}`,
+    (build.workflows ?? []).length > 0 && `workflow ${(build.workflows ?? []).join(',')}`,
+    build.since !== undefined && `from ${build.since}`,
+    build.until !== undefined && `until ${build.until}`,
+  ].filter(Boolean);
+  return `build ${parts.join(' ')}`.slice(0, 300);
+}
+
+/**
+ * The containments a blast radius calls for: one incident per package of ours, for its affected
+ * versions, with the same id the CLI and the intake would give it, so that they all meet in one.
+ * Only for malware and compromised builds, and never for an over-broad answer: a vulnerable
+ * dependency is a patch release, and deprecating most of what we ship is a human's call.
+ */
+export function containmentsFor(radius: BlastRadius, registry: string, report: Report): IncidentRequest[] {
+  const kind = report.alert?.kind;
+  if (radius.overBroad || (kind !== 'malware' && kind !== 'compromised-build') || report.alert?.withdrawn) return [];
+  const byPackage = new Map<string, AffectedRelease[]>();
+  for (const release of radius.releases) byPackage.set(release.name, [...(byPackage.get(release.name) ?? []), release]);
+  return [...byPackage.entries()].map(([name, releases]) => {
+    const versions = [...new Set(releases.map((r) => r.version))].sort(semver.compare);
+    const via = releases[0]?.reasons[0];
+    const how = via?.kind === 'component' ? `ships ${via.component.name}@${via.component.version}` : via?.kind === 'build' ? `built by ${via.matched.join(', ')}` : 'suspect publisher';
+    return {
+      incident: incidentId(registry, name, versions),
+      registry,
+      name,
+      versions,
+      dryRun: false,
+      report: { ...report, reportId: `${report.reportId}:${name}`, reason: oneCleanLine(`${how}: ${report.reason}`) },
+    };
   });
 }

@@ -3,7 +3,12 @@
 import { existsSync } from 'node:fs';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { Client } from '@temporalio/client';
+import { createIncidentActivities } from '../activities/incidents';
 import { createRegistryActivities } from '../activities/registry';
+import { createReleaseIndexActivities } from '../activities/release-index';
+import type { ReleaseIndex } from '../core/release-index';
+import { openReleaseIndex } from '../store/sqlite-store';
 import { workerConfigFromEnv, type WorkerConfig } from './config';
 import { WORKFLOW_BUNDLE_PATH } from './bundle';
 
@@ -21,13 +26,25 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
     : { workflowsPath: require.resolve('../workflows') };
 }
 
+/** Opens the release index on first use and keeps it for the process: the worker may start before the data directory exists. */
+function lazyReleaseIndex(file: string): () => ReleaseIndex {
+  let index: ReleaseIndex | undefined;
+  return () => (index ??= openReleaseIndex(file));
+}
+
 export function createWorker({ connection, namespace, config, overrides }: CreateWorkerOptions): Promise<Worker> {
+  // The worker's own connection serves the client that opens containment incidents from other incidents.
+  const client = new Client({ connection, namespace });
   return Worker.create({
     connection,
     namespace,
     taskQueue: config.taskQueue,
     ...workflowSource(),
-    activities: createRegistryActivities(config.credentials),
+    activities: {
+      ...createRegistryActivities(config.credentials),
+      ...createReleaseIndexActivities({ index: lazyReleaseIndex(config.releaseIndexFile) }),
+      ...createIncidentActivities(client, config.taskQueue),
+    },
     ...overrides,
   });
 }

@@ -1,7 +1,11 @@
-// An incident that records alerts for a person (or a later capability) to act on: a dependency
-// compromise (which of our releases contain it), a range-only alert on our own package, a leaked
-// token, a withdrawn alert. It writes nothing anywhere; it keeps the reports and their timeline.
-import { condition, continueAsNew, defineQuery, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+// An incident about something other than one release of ours: a dependency compromise or a
+// compromised build (which of our releases it reaches: the blast radius, then one containment per
+// package of ours), a range-only alert on our own package, a leaked token, a withdrawn alert. It
+// writes nothing to a registry itself; containments run in their own incidents.
+import { ActivityFailure, condition, continueAsNew, defineQuery, log, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import type { IncidentActivities } from '../activities/incidents';
+import type { ReleaseIndexActivities } from '../activities/release-index';
+import type { BlastRadius } from '../core/blast-radius';
 import type { Report } from '../core/incident';
 import type { WatchKind, WatchRequest } from '../core/intake';
 import { closeSignal, reportSignal } from './definitions';
@@ -17,6 +21,13 @@ export interface WatchView {
   startedAt: string;
   closedAt?: string;
   closeReason?: string;
+  /** dependency and compromised-build: which of our releases the alert reaches, as last assessed. */
+  blastRadius?: BlastRadius;
+  /** When the blast radius was last assessed, or why it could not be. */
+  assessedAt?: string;
+  assessmentError?: string;
+  /** The containment incidents this one opened (or joined). */
+  containments?: string[];
 }
 
 export const watchQuery = defineQuery<WatchView>('watch');
@@ -24,10 +35,31 @@ export const watchQuery = defineQuery<WatchView>('watch');
 
 const NEXT_STEP: Record<WatchKind, string> = {
   review: 'the alert gives ranges, not releases: confirm the releases and run `quarantine <name>@<version>`',
-  dependency: 'a dependency of ours: find which of our releases contain it',
+  dependency: 'a dependency of ours: the releases of ours that contain it are contained if it is malware',
+  'compromised-build': 'a compromised build: the releases of ours it built are contained',
   'leaked-token': 'revoke the token (a gated step: revocation can trigger a dead-man switch)',
   withdrawn: 'the source withdrew or dismissed it: check whether an earlier containment should be rolled back',
 };
+
+const index = proxyActivities<ReleaseIndexActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+});
+const incidents = proxyActivities<IncidentActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+
+function statusOf(view: WatchView): string {
+  const radius = view.blastRadius;
+  if (view.assessmentError) return `blast radius unknown: ${view.assessmentError}`;
+  if (!radius) return `${view.kind}: ${NEXT_STEP[view.kind]}`;
+  if (radius.overBroad) return `over-broad, a human decides: ${radius.overBroad}`;
+  if (radius.indexedReleases === 0) return 'the release index is empty: ingest SBOMs (quarantine sbom ingest) and provenance';
+  if (radius.releases.length === 0) return `none of our ${radius.indexedReleases} indexed releases is affected`;
+  const contained = view.containments?.length ?? 0;
+  return `${radius.releases.length} of our releases affected${contained > 0 ? `, ${contained} containment incident(s) opened` : ': recorded, not contained (not malware)'}`;
+}
 
 export async function watchIncidentWorkflow(request: WatchRequest & { resume?: WatchView }): Promise<WatchView> {
   const view: WatchView = request.resume ?? {
@@ -61,8 +93,37 @@ export async function watchIncidentWorkflow(request: WatchRequest & { resume?: W
       view.reports.push(request.report);
     }
   }
+  // Each new report re-assesses: the index may have learnt new releases since the first one.
+  let assessed = request.resume?.assessedAt === undefined ? 0 : view.reports.length;
+  const assess = async (): Promise<void> => {
+    if (!request.affected && !request.build) return;
+    const report = view.reports[view.reports.length - 1] ?? request.report;
+    assessed = view.reports.length;
+    try {
+      const radius = request.affected ? await index.findReleasesContaining(request.affected) : await index.findReleasesBuiltBy(request.build ?? {});
+      view.blastRadius = radius;
+      view.assessmentError = undefined;
+      if (request.registry) {
+        const opened = await incidents.openContainments({ radius, registry: request.registry, report });
+        view.containments = [...new Set([...(view.containments ?? []), ...opened])];
+      }
+    } catch (error) {
+      // An ActivityFailure's own message is generic; its cause says what went wrong.
+      const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
+      view.assessmentError = cause instanceof Error ? cause.message : String(cause);
+      log.warn('blast radius assessment failed', { error: view.assessmentError });
+    }
+    view.assessedAt = new Date(Date.now()).toISOString();
+    upsertSearchAttributes([{ key: INCIDENT_STATUS, value: statusOf(view).slice(0, 200) }]);
+  };
+  if (assessed < view.reports.length) await assess();
+
   while (closeReason === undefined) {
-    const woke = await condition(() => closeReason !== undefined || historyIsLong(), INCIDENT_IDLE_TIMEOUT);
+    const woke = await condition(() => closeReason !== undefined || historyIsLong() || (assessed < view.reports.length && (request.affected !== undefined || request.build !== undefined)), INCIDENT_IDLE_TIMEOUT);
+    if (woke && closeReason === undefined && !historyIsLong() && assessed < view.reports.length) {
+      await assess();
+      continue;
+    }
     if (!woke) closeReason = `no new report for ${INCIDENT_IDLE_TIMEOUT}`;
     else if (closeReason === undefined) await continueAsNew<typeof watchIncidentWorkflow>({ ...request, resume: view });
   }

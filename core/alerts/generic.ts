@@ -15,6 +15,22 @@ const genericPackage = z
   // No implicit "every version": that is what a range of "*" says, explicitly.
   .refine((pkg) => pkg.versions.length + pkg.ranges.length > 0, 'name at least one version or range ("*" for every version)');
 
+const isoInstant = z
+  .string()
+  .max(40)
+  .refine((t) => /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(t) && !Number.isNaN(Date.parse(t)), 'must be an ISO 8601 date or time');
+
+// What a build-system compromise is known by; our releases built there are affected, signed or not.
+const genericBuild = z
+  .strictObject({
+    runIds: z.array(z.string().regex(/^[0-9]{1,20}$/, 'a GitHub Actions run id (digits)')).max(LIMITS.versionsPerPackage).default([]),
+    commits: z.array(z.string().regex(/^[0-9a-fA-F]{7,40}$/, 'a git commit (7 to 40 hex digits)')).max(LIMITS.versionsPerPackage).default([]),
+    workflows: z.array(z.string().regex(/^[A-Za-z0-9._/-]{1,300}$/, 'a workflow file path such as .github/workflows/release.yml')).max(LIMITS.rangesPerPackage).default([]),
+    since: isoInstant.optional(),
+    until: isoInstant.optional(),
+  })
+  .refine((b) => b.runIds.length + b.commits.length + b.workflows.length > 0 || b.since !== undefined || b.until !== undefined, 'name a run, commit, workflow or time bound');
+
 const genericAlert = z
   .strictObject({
     id: z
@@ -29,14 +45,18 @@ const genericAlert = z
     packages: z.array(genericPackage).max(LIMITS.packagesPerAlert).default([]),
     aliases: z.array(aliasId).max(LIMITS.aliases).default([]),
     evidence: z.array(httpUrl).max(LIMITS.evidence).default([]),
+    build: genericBuild.optional(),
   })
   .superRefine((alert, ctx) => {
     const all = [...(alert.package ? [alert.package] : []), ...alert.packages];
     if (all.length > LIMITS.packagesPerAlert) {
       ctx.addIssue({ code: 'custom', path: ['packages'], message: `at most ${LIMITS.packagesPerAlert} packages per alert` });
     }
-    if (all.length === 0 && alert.kind !== 'leaked-token') {
-      ctx.addIssue({ code: 'custom', path: ['packages'], message: `an alert of kind ${alert.kind} names at least one package` });
+    if (alert.build && alert.kind !== 'compromised-build') {
+      ctx.addIssue({ code: 'custom', path: ['build'], message: 'only an alert of kind compromised-build names a build' });
+    }
+    if (all.length === 0 && alert.kind !== 'leaked-token' && !(alert.kind === 'compromised-build' && alert.build)) {
+      ctx.addIssue({ code: 'custom', path: ['packages'], message: `an alert of kind ${alert.kind} names at least one package${alert.kind === 'compromised-build' ? ' or a build' : ''}` });
     }
     const names = new Set<string>();
     all.forEach((pkg, index) => {
@@ -65,6 +85,7 @@ function toAlert(body: unknown, prefix: (string | number)[]): NormalizedAlert {
     packages,
     aliases: unique(alert.aliases.filter((alias) => alias !== alert.id)),
     evidence: unique(alert.evidence),
+    ...(alert.build ? { build: { ...alert.build, commits: alert.build.commits.map((c) => c.toLowerCase()) } } : {}),
     withdrawn: false,
   };
 }

@@ -2,6 +2,9 @@
 // task queue, the CLI as a user runs it, and the npm CLI as the independent judge.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { CLI_BIN, startCliProcess as startStackCliProcess } from '../../stack/cli-process';
@@ -46,10 +49,16 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export async function startInProcessWorker(env: { registry: string; token?: string; taskQueue: string }): Promise<RunningWorker> {
+/** A worker in this process; its release index is in `dataDir` (default: a fresh temporary one, never the user's). */
+export async function startInProcessWorker(env: { registry: string; token?: string; taskQueue: string; dataDir?: string }): Promise<RunningWorker> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: temporalAddress() });
-  const config = workerConfigFromEnv({ QUARANTINE_REGISTRY: env.registry, NPM_TOKEN: env.token, QUARANTINE_TASK_QUEUE: env.taskQueue });
+  const config = workerConfigFromEnv({
+    QUARANTINE_REGISTRY: env.registry,
+    NPM_TOKEN: env.token,
+    QUARANTINE_TASK_QUEUE: env.taskQueue,
+    QUARANTINE_DATA_DIR: env.dataDir ?? mkdtempSync(join(tmpdir(), 'quarantine-worker-data-')),
+  });
   const worker = await createWorker({ connection, namespace: 'default', config });
   const running = worker.run();
   return {
