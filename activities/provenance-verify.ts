@@ -10,7 +10,8 @@
 // A successful verification says the bundle was signed by a trusted identity over its DSSE payload;
 // it does not compare the in-toto subject with the tarball (core/provenance.ts subjectMatches does),
 // and it does not say who built the package.
-import { bundleFromJSON } from '@sigstore/bundle';
+import { createHash, X509Certificate } from 'node:crypto';
+import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { PublicKey, TrustedRoot } from '@sigstore/protobuf-specs';
 import seeds from '@sigstore/tuf/seeds.json';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
@@ -21,7 +22,12 @@ const TRUSTED_ROOT_TARGET = 'trusted_root.json';
 const NPM_KEYS_TARGET = 'registry.npmjs.org%2Fkeys.json';
 const NPM_ATTESTATION_KEY_USAGE = 'npm:attestations';
 
-export type VerifyResult = { ok: true } | { ok: false; reason: string; code?: string };
+/**
+ * `unknownSigner`: the failure is explained by the trust material not knowing the bundle's signer (an
+ * npm key, certificate issuer or transparency log missing from it, e.g. a root older than the bundle):
+ * the signature could not be checked, rather than checked and found wrong. Absent when the signer is known.
+ */
+export type VerifyResult = { ok: true } | { ok: false; reason: string; code?: string; unknownSigner?: true };
 
 export interface OfflineVerifier {
   verifyBundle(bundle: unknown): VerifyResult;
@@ -76,6 +82,43 @@ function errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** Whether the trust material knows who signed the bundle (key, certificate issuer, and a log it is in). */
+function signerKnown(bundle: Bundle, root: TrustedRoot, keys: Record<string, PublicKey>): boolean {
+  const material = bundle.verificationMaterial;
+  const logIds = root.tlogs.map((t) => Buffer.from((t.checkpointKeyId ?? t.logId)?.keyId ?? []));
+  const logged = material.tlogEntries.some((e) => e.logId !== undefined && logIds.some((id) => id.equals(Buffer.from(e.logId!.keyId))));
+  if (!logged) return false;
+  const content = material.content;
+  if (content.$case === 'publicKey') return content.publicKey.hint in keys;
+  const chain = content.$case === 'certificate' ? [content.certificate] : content.x509CertificateChain.certificates;
+  const anchors = root.certificateAuthorities.flatMap((ca) => ca.certChain?.certificates ?? []).map((c) => new X509Certificate(c.rawBytes));
+  // A certificate in the bundle issued by (or equal to) one the root holds: its issuer is known.
+  return chain.some((c) => {
+    const cert = new X509Certificate(c.rawBytes);
+    return anchors.some((anchor) => anchor.raw.equals(cert.raw) || cert.checkIssued(anchor));
+  });
+}
+
+/**
+ * Whether a DSSE bundle agrees with its own log entries (payload hash). Needs no trust: a bundle whose
+ * payload changed after logging is tampered whoever signed it.
+ */
+function payloadMatchesLog(bundle: Bundle): boolean {
+  if (bundle.content.$case !== 'dsseEnvelope') return true;
+  const digest = createHash('sha256').update(bundle.content.dsseEnvelope.payload).digest('hex');
+  return bundle.verificationMaterial.tlogEntries.every((entry) => {
+    let body: { spec?: { content?: { payloadHash?: { value?: unknown } }; payloadHash?: { value?: unknown } } };
+    try {
+      body = JSON.parse(Buffer.from(entry.canonicalizedBody).toString('utf8'));
+    } catch {
+      return false;
+    }
+    // intoto v0.0.2 and dsse v0.0.1 entries; other kinds carry nothing to compare here.
+    const logged = body.spec?.content?.payloadHash?.value ?? body.spec?.payloadHash?.value;
+    return typeof logged !== 'string' || logged === digest;
+  });
+}
+
 /** Builds a verifier from bundled (or given) trust material; no network, no file reads beyond imports. */
 export function createOfflineVerifier(options: OfflineVerifierOptions = {}): OfflineVerifier {
   const root = TrustedRoot.fromJSON(options.trustedRoot ?? seedTarget(TRUSTED_ROOT_TARGET));
@@ -84,14 +127,25 @@ export function createOfflineVerifier(options: OfflineVerifierOptions = {}): Off
 
   return {
     verifyBundle(bundle: unknown): VerifyResult {
+      let parsed: Bundle | undefined;
       try {
         // bundleFromJSON validates the bundle's shape (ValidationError) before anything is checked.
-        verifier.verify(toSignedEntity(bundleFromJSON(bundle)));
+        parsed = bundleFromJSON(bundle);
+        verifier.verify(toSignedEntity(parsed));
         return { ok: true };
       } catch (error) {
         const code = errorCode(error);
         const message = error instanceof Error ? error.message : String(error);
-        return code === undefined ? { ok: false, reason: message } : { ok: false, reason: `${code}: ${message}`, code };
+        const failure: VerifyResult = code === undefined ? { ok: false, reason: message } : { ok: false, reason: `${code}: ${message}`, code };
+        let known = true;
+        try {
+          known = parsed === undefined || signerKnown(parsed, root, keys);
+        } catch {
+          // Unparseable certificates are malformed, not unknown.
+        }
+        if (known) return failure;
+        if (!payloadMatchesLog(parsed!)) return { ok: false, reason: 'TLOG_BODY_ERROR: DSSE payload hash mismatch', code: 'TLOG_BODY_ERROR' };
+        return { ...failure, unknownSigner: true };
       }
     },
   };

@@ -1,13 +1,21 @@
 // A local npm registry (Verdaccio on loopback, htpasswd auth, no uplinks) seeded with fixture releases
-// through the real npm CLI. Seeding is slow (one npm process per publish), so a seeded registry folder
-// can serve as a template that later registries copy.
+// through the real npm CLI, and with npm attestations (minted, stack/provenance-mint.ts) served by the
+// stack's attestations plugin (stack/verdaccio-plugins). Seeding is slow (one npm process per publish),
+// so a seeded registry folder can serve as a template that later registries copy.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './ports';
 import { npmCli } from './npm-cli';
 import { stopChild } from './process';
+import { seedFixtureProvenance, sigstoreTrustFiles } from './provenance-mint';
+
+// Verdaccio loads plugins as JavaScript: from the build (dist/stack) this folder, from the sources
+// (jest runs the stack from TypeScript) the build's copy.
+const PLUGINS_DIR = existsSync(join(__dirname, 'verdaccio-plugins', 'verdaccio-attestations.js'))
+  ? join(__dirname, 'verdaccio-plugins')
+  : join(__dirname, '..', 'dist', 'stack', 'verdaccio-plugins');
 
 export const ADMIN_USER = 'acme-release';
 /** A user who may read but not publish: its token is the "token without write rights". */
@@ -23,6 +31,8 @@ export interface LocalRegistry {
   dir: string;
   tokens: RegistryTokens;
   pid: number;
+  /** Files (in `dir`) with the Sigstore trusted root and npm keys that verify the seeded attestations. */
+  sigstore: { trustedRoot: string; npmKeys: string };
   stop(): Promise<void>;
 }
 
@@ -62,6 +72,11 @@ function verdaccioConfig(): string {
     '    access: $all',
     `    publish: ${ADMIN_USER}`,
     `    unpublish: ${ADMIN_USER}`,
+    // npm's attestations API (GET/PUT /-/npm/v1/attestations/<name>@<version>, dist.attestations).
+    `plugins: ${JSON.stringify(PLUGINS_DIR)}`,
+    'middlewares:',
+    '  attestations:',
+    '    storage: ./attestations',
     // JWT API tokens: a legacy token makes Verdaccio re-check the bcrypt password on every request (~90 ms).
     'security:',
     '  api:',
@@ -146,7 +161,8 @@ export async function startSeededRegistry(releases: readonly FixtureRelease[] = 
     const tokens: RegistryTokens = { admin: await addUser(server.url, ADMIN_USER), reader: await addUser(server.url, READER_USER) };
     writeFileSync(join(dir, 'tokens.json'), JSON.stringify(tokens), { mode: 0o600 });
     await publishFixtures(server.url, tokens.admin, releases);
-    return { ...server, dir, tokens };
+    await seedFixtureProvenance(server.url, tokens.admin, dir, releases);
+    return { ...server, dir, tokens, sigstore: sigstoreTrustFiles(dir) };
   } catch (err) {
     await server.stop();
     throw err;
@@ -162,5 +178,5 @@ export async function startRegistryFromTemplate(templateDir: string): Promise<Lo
   cpSync(templateDir, dir, { recursive: true });
   const tokens = JSON.parse(readFileSync(join(dir, 'tokens.json'), 'utf8')) as RegistryTokens;
   const server = await startVerdaccio(dir);
-  return { ...server, dir, tokens };
+  return { ...server, dir, tokens, sigstore: sigstoreTrustFiles(dir) };
 }

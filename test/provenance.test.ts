@@ -202,17 +202,22 @@ describe('malformed input is refused, never partially trusted', () => {
     expect(() => decodeAttestations(notJson)).toThrow(/not JSON/);
   });
 
-  test('an altered signature, an unknown key hint, or keys without the signer do not verify', () => {
+  test('an altered signature, an unknown key hint, or keys without the signer do not verify; only a signer the trust material lacks is unknown', () => {
     const { publish, provenance } = byKind(decodeAttestations(load('gundam-visor-cli-v1-tag.tgz.json')));
     const sigAltered = clone(provenance.bundle) as { dsseEnvelope: { signatures: { sig: string }[] } };
     const sig = Buffer.from(sigAltered.dsseEnvelope.signatures[0]!.sig, 'base64');
     sig[sig.length - 5] = sig[sig.length - 5]! ^ 1;
     sigAltered.dsseEnvelope.signatures[0]!.sig = sig.toString('base64');
     expect(verifier.verifyBundle(sigAltered)).toMatchObject({ ok: false, code: 'TLOG_BODY_ERROR' });
+    expect(verifier.verifyBundle(sigAltered)).not.toHaveProperty('unknownSigner');
     const hint = clone(publish.bundle) as { verificationMaterial: { publicKey: { hint: string } } };
     hint.verificationMaterial.publicKey.hint = 'SHA256:unknown';
-    expect(verifier.verifyBundle(hint)).toEqual({ ok: false, code: 'PUBLIC_KEY_ERROR', reason: 'PUBLIC_KEY_ERROR: key not found: SHA256:unknown' });
-    expect(createOfflineVerifier({ npmKeys: { keys: [] } }).verifyBundle(publish.bundle)).toMatchObject({ ok: false, code: 'PUBLIC_KEY_ERROR' });
+    expect(verifier.verifyBundle(hint)).toEqual({ ok: false, code: 'PUBLIC_KEY_ERROR', reason: 'PUBLIC_KEY_ERROR: key not found: SHA256:unknown', unknownSigner: true });
+    const keyless = createOfflineVerifier({ npmKeys: { keys: [] } });
+    expect(keyless.verifyBundle(publish.bundle)).toMatchObject({ ok: false, code: 'PUBLIC_KEY_ERROR', unknownSigner: true });
+    // A payload that no longer matches its own log entry is tampered, whether or not the signer is known.
+    const altered = byKind(decodeAttestations(load('gundam-visor-cli-v1-tag-invalidsigpub.tgz.json'))).publish;
+    expect(keyless.verifyBundle(altered.bundle)).toEqual({ ok: false, code: 'TLOG_BODY_ERROR', reason: 'TLOG_BODY_ERROR: DSSE payload hash mismatch' });
   });
 
   test('a malformed bundle does not verify', () => {
