@@ -23,6 +23,8 @@ usage:
       which of our releases an alert reaches, from the release index (quarantine affected --help)
   quarantine sbom ingest <file|folder>... [--release name@version]
       index our releases' CycloneDX SBOMs
+  quarantine provenance sync <name>... [--registry URL]
+      index our releases' npm provenance (verified offline): which repository, workflow, commit, run built each
   quarantine worker        run a worker (registry token from NPM_TOKEN)
   quarantine serve [--port N]
                            the alert intake: webhooks from GitHub, OSV feeds, npm audit, in-house scanners
@@ -42,9 +44,10 @@ options:
 exit status: 0 contained (or dry run planned), 1 not contained, 2 bad input, 3 gave up waiting`;
 
 export async function main(argv: string[], output: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  // These two only read and write the local release index: their own options, no Temporal.
+  // These only read and write the local release index: their own options, no Temporal.
   if (argv[0] === 'affected') return (await import('./affected')).affectedCommand(argv.slice(1), output, env);
   if (argv[0] === 'sbom') return (await import('./sbom')).sbomCommand(argv.slice(1), output, env);
+  if (argv[0] === 'provenance') return (await import('./provenance')).provenanceCommand(argv.slice(1), output, env);
   let parsed;
   try {
     parsed = parseArgs({

@@ -40,9 +40,14 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     // Like npm's nerf-darted `//host/:_authToken`, the token goes to its own registry and nowhere else,
     // whatever registry an incident names.
     credentials: { tokenFor: (target) => (token && sameRegistry(target, registry) ? token : undefined) },
-    sigstore: {
-      trustedRoot: jsonFile('QUARANTINE_SIGSTORE_TRUSTED_ROOT', env.QUARANTINE_SIGSTORE_TRUSTED_ROOT),
-      npmKeys: jsonFile('QUARANTINE_NPM_KEYS', env.QUARANTINE_NPM_KEYS),
-    },
+    sigstore: sigstoreTrustFromEnv(env),
+  };
+}
+
+/** The provenance trust material the worker and `quarantine provenance sync` verify with. */
+export function sigstoreTrustFromEnv(env: NodeJS.ProcessEnv): WorkerConfig['sigstore'] {
+  return {
+    trustedRoot: jsonFile('QUARANTINE_SIGSTORE_TRUSTED_ROOT', env.QUARANTINE_SIGSTORE_TRUSTED_ROOT),
+    npmKeys: jsonFile('QUARANTINE_NPM_KEYS', env.QUARANTINE_NPM_KEYS),
   };
 }

@@ -50,7 +50,7 @@ export interface RunningWorker {
 }
 
 /** A worker in this process; its release index is in `dataDir` (default: a fresh temporary one, never the user's). */
-export async function startInProcessWorker(env: { registry: string; token?: string; taskQueue: string; dataDir?: string }): Promise<RunningWorker> {
+export async function startInProcessWorker(env: { registry: string; token?: string; taskQueue: string; dataDir?: string; more?: Record<string, string> }): Promise<RunningWorker> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const config = workerConfigFromEnv({
@@ -58,6 +58,7 @@ export async function startInProcessWorker(env: { registry: string; token?: stri
     NPM_TOKEN: env.token,
     QUARANTINE_TASK_QUEUE: env.taskQueue,
     QUARANTINE_DATA_DIR: env.dataDir ?? mkdtempSync(join(tmpdir(), 'quarantine-worker-data-')),
+    ...env.more,
   });
   const worker = await createWorker({ connection, namespace: 'default', config });
   const running = worker.run();
