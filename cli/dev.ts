@@ -2,7 +2,10 @@
 // network. A Temporal dev server with its Web UI, a seeded local registry, a worker, one demo incident.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { join } from 'node:path';
 import { normalizeRegistryUrl } from '../core/registry-url';
+import { defaultDataDir } from '../store/paths';
+import { FIXTURE_BUILDS } from '../stack/provenance-mint';
 import { startSeededRegistry, type LocalRegistry } from '../stack/registry';
 import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-server';
 import { workerConfigFromEnv } from '../worker/config';
@@ -10,9 +13,11 @@ import { createWorker } from '../worker/index';
 import { TASK_QUEUE } from '../workflows/definitions';
 import { contain, incidentRequestFor, type Output } from './contain';
 import { readIncidentView } from './incident-view';
+import { provenanceCommand } from './provenance';
 import { renderTimeline } from './render';
 
 export const DEMO_RELEASE = '@acme/core@1.2.3';
+const DEMO_PACKAGES = ['@acme/core', '@acme/cli', '@acme/utils', '@acme/solo'];
 
 export async function runDev(output: Output, { once = false } = {}): Promise<number> {
   const stops: (() => Promise<void>)[] = [];
@@ -39,7 +44,17 @@ export async function runDev(output: Output, { once = false } = {}): Promise<num
 
     const connection = await NativeConnection.connect({ address: temporal.address });
     stops.push(() => connection.close());
-    const config = workerConfigFromEnv({ QUARANTINE_REGISTRY: registry.url, NPM_TOKEN: registry.tokens.admin, QUARANTINE_TASK_QUEUE: TASK_QUEUE });
+    // The dev registry is thrown away on exit: its releases get an index of their own, not the user's.
+    const dataDir = join(defaultDataDir(process.env), 'dev');
+    const devEnv = {
+      QUARANTINE_DATA_DIR: dataDir,
+      QUARANTINE_SIGSTORE_TRUSTED_ROOT: registry.sigstore.trustedRoot,
+      QUARANTINE_NPM_KEYS: registry.sigstore.npmKeys,
+    };
+    const config = workerConfigFromEnv({ QUARANTINE_REGISTRY: registry.url, NPM_TOKEN: registry.tokens.admin, QUARANTINE_TASK_QUEUE: TASK_QUEUE, ...devEnv });
+    output.err(`indexing the demo packages' provenance into ${dataDir} ...`);
+    const quiet: Output = { out: () => undefined, err: output.err };
+    await provenanceCommand(['sync', ...DEMO_PACKAGES, '--registry', registry.url], quiet, { ...process.env, ...devEnv });
     const worker = await createWorker({ connection, namespace: temporal.namespace, config });
     const running = worker.run();
     stops.push(async () => {
@@ -69,6 +84,8 @@ where to look:
   the dist-tags     npm dist-tag ls @acme/core --registry ${registry.url}
   try another       TEMPORAL_ADDRESS=${temporal.address} npx quarantine @acme/cli@2.0.1 --registry ${registry.url}
   its timeline      TEMPORAL_ADDRESS=${temporal.address} npx quarantine timeline @acme/cli@2.0.1 --registry ${registry.url}
+  blast radius      QUARANTINE_DATA_DIR=${dataDir} npx quarantine affected --run ${FIXTURE_BUILDS.poisoned.runId}   (what the poisoned build made)
+  suspect publishers QUARANTINE_DATA_DIR=${dataDir} npx quarantine affected --publisher
 `);
     if (once) return code;
     output.err('everything keeps running; press Ctrl-C to stop it all');

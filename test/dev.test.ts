@@ -1,7 +1,10 @@
 // `quarantine dev` (what `npm start` runs): its own Temporal dev server, registry and worker, a demo
 // incident contained, the places to look printed, and Ctrl-C stops everything it started.
 import { spawn } from 'node:child_process';
-import { CLI, npmCli } from './helpers/stack';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, jsonOf, npmCli, runCli } from './helpers/stack';
 
 async function answers(url: string): Promise<boolean> {
   try {
@@ -14,7 +17,7 @@ async function answers(url: string): Promise<boolean> {
 
 describe('quarantine dev', () => {
   it('contains the demo release, says where to look, and stops everything on Ctrl-C', async () => {
-    const env = { ...process.env };
+    const env = { ...process.env, QUARANTINE_DATA_DIR: mkdtempSync(join(tmpdir(), 'quarantine-dev-')) };
     delete env.TEMPORAL_ADDRESS;
     const child = spawn(process.execPath, [CLI, 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -42,6 +45,12 @@ describe('quarantine dev', () => {
     expect((await npm(['view', '@acme/core@1.2.3', 'deprecated'])).trim()).toMatch(/^SECURITY: this release is compromised/);
     expect((await npm(['dist-tag', 'ls', '@acme/core'])).trim()).toBe('latest: 1.2.2');
     expect(await answers(ui!)).toBe(true);
+
+    // So does the blast-radius command: dev indexed the demo packages' provenance.
+    const blast = /blast radius {6}(QUARANTINE_DATA_DIR=\S+) npx quarantine (affected --run \d+)/.exec(stdout);
+    expect(blast).not.toBeNull();
+    const affected = await runCli([...blast![2]!.split(' '), '--json'], { QUARANTINE_DATA_DIR: blast![1]!.slice('QUARANTINE_DATA_DIR='.length) });
+    expect(jsonOf<{ releases: { name: string; version: string }[] }>(affected).releases.map((r) => `${r.name}@${r.version}`)).toEqual(['@acme/core@1.2.3']);
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);
