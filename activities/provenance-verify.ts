@@ -7,15 +7,17 @@
 // signed with a key newer than the copy cannot verify; pass a fresher root/keys where the network
 // allows (createOfflineVerifier({ trustedRoot, npmKeys })).
 //
-// A successful verification says the bundle was signed by a trusted identity over its DSSE payload;
-// it does not compare the in-toto subject with the tarball (core/provenance.ts subjectMatches does),
-// and it does not say who built the package.
+// A successful verification says the bundle was signed by a trusted identity over its DSSE payload and
+// returns that identity (the certificate's SAN and Fulcio extensions); it does not compare the in-toto
+// subject with the tarball (core/provenance.ts subjectMatches) nor the identity with the statement's
+// claims (core/provenance-identity.ts identityMismatch).
 import { createHash, X509Certificate } from 'node:crypto';
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
 import { PublicKey, TrustedRoot } from '@sigstore/protobuf-specs';
 import seeds from '@sigstore/tuf/seeds.json';
-import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
+import { toSignedEntity, toTrustMaterial, Verifier, type SignedEntity } from '@sigstore/verify';
 import { z } from 'zod';
+import { FULCIO_OID, isRawFulcioExtension, type SignerIdentity } from '../core/provenance-identity';
 
 const SIGSTORE_TUF_REPO = 'https://tuf-repo-cdn.sigstore.dev';
 const TRUSTED_ROOT_TARGET = 'trusted_root.json';
@@ -26,8 +28,12 @@ const NPM_ATTESTATION_KEY_USAGE = 'npm:attestations';
  * `unknownSigner`: the failure is explained by the trust material not knowing the bundle's signer (an
  * npm key, certificate issuer or transparency log missing from it, e.g. a root older than the bundle):
  * the signature could not be checked, rather than checked and found wrong. Absent when the signer is known.
+ * `identity`: whom the signing certificate names, for certificate-signed bundles (not for key-signed
+ * ones); with `unknownSigner` it is what the unchecked certificate claims.
  */
-export type VerifyResult = { ok: true } | { ok: false; reason: string; code?: string; unknownSigner?: true };
+export type VerifyResult =
+  | { ok: true; identity?: SignerIdentity }
+  | { ok: false; reason: string; code?: string; unknownSigner?: true; identity?: SignerIdentity };
 
 export interface OfflineVerifier {
   verifyBundle(bundle: unknown): VerifyResult;
@@ -119,6 +125,29 @@ function payloadMatchesLog(bundle: Bundle): boolean {
   });
 }
 
+const FULCIO_OIDS = Object.values(FULCIO_OID);
+const UTF8_STRING = 0x0c;
+
+/** The SAN and Fulcio extensions of the bundle's leaf certificate, parsed by @sigstore/core (via the entity). */
+function signerIdentity(entity: SignedEntity): SignerIdentity | undefined {
+  if (entity.key.$case !== 'certificate') return undefined;
+  const certificate = entity.key.certificate;
+  const extensions: Record<string, string> = {};
+  for (const oid of FULCIO_OIDS) {
+    const extension = certificate.extension(oid);
+    if (!extension) continue;
+    if (isRawFulcioExtension(oid)) {
+      extensions[oid] = extension.value.toString('utf8');
+      continue;
+    }
+    // The OCTET STRING's content parsed as DER: one universal UTF8String. Anything else is left out.
+    const [inner, ...rest] = extension.valueObj.subs;
+    if (inner && rest.length === 0 && inner.tag.isUniversal() && inner.tag.number === UTF8_STRING) extensions[oid] = inner.value.toString('utf8');
+  }
+  const san = certificate.subjectAltName;
+  return { ...(san !== undefined ? { subjectAlternativeName: san } : {}), extensions };
+}
+
 /** Builds a verifier from bundled (or given) trust material; no network, no file reads beyond imports. */
 export function createOfflineVerifier(options: OfflineVerifierOptions = {}): OfflineVerifier {
   const root = TrustedRoot.fromJSON(options.trustedRoot ?? seedTarget(TRUSTED_ROOT_TARGET));
@@ -128,11 +157,14 @@ export function createOfflineVerifier(options: OfflineVerifierOptions = {}): Off
   return {
     verifyBundle(bundle: unknown): VerifyResult {
       let parsed: Bundle | undefined;
+      let identity: SignerIdentity | undefined;
       try {
         // bundleFromJSON validates the bundle's shape (ValidationError) before anything is checked.
         parsed = bundleFromJSON(bundle);
-        verifier.verify(toSignedEntity(parsed));
-        return { ok: true };
+        const entity = toSignedEntity(parsed);
+        identity = signerIdentity(entity);
+        verifier.verify(entity);
+        return identity ? { ok: true, identity } : { ok: true };
       } catch (error) {
         const code = errorCode(error);
         const message = error instanceof Error ? error.message : String(error);
@@ -145,7 +177,7 @@ export function createOfflineVerifier(options: OfflineVerifierOptions = {}): Off
         }
         if (known) return failure;
         if (!payloadMatchesLog(parsed!)) return { ok: false, reason: 'TLOG_BODY_ERROR: DSSE payload hash mismatch', code: 'TLOG_BODY_ERROR' };
-        return { ...failure, unknownSigner: true };
+        return { ...failure, unknownSigner: true, ...(identity ? { identity } : {}) };
       }
     },
   };

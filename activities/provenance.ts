@@ -4,14 +4,16 @@
 // stores them (ReleaseIndexWriter.putProvenance).
 //
 // What a record says: `none` when the registry lists no attestations for the version; `invalid` when
-// they are malformed, point off the registry, fail a signature check or name another tarball (nothing
-// of them is kept); `unverified` when they are well formed and match the tarball but the trust material
+// they are malformed, point off the registry, fail a signature check, name another tarball, or their
+// signing certificate was issued to another build than the provenance claims (nothing of them is
+// kept); `unverified` when they are well formed and match the tarball but the trust material
 // does not know their signer (a key or log newer than ours), facts kept but not vouched for;
 // `verified` otherwise. Registry refusals and outages are thrown as typed failures, not recorded.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import npmFetch from 'npm-registry-fetch';
 import semver from 'semver';
 import { decodeAttestations, provenanceFacts, ProvenanceError, SLSA_V02_PREDICATE, SLSA_V1_PREDICATE, subjectMatches, type DecodedAttestation } from '../core/provenance';
+import { identityMismatch, type SignerIdentity } from '../core/provenance-identity';
 import { nerfDart, normalizeRegistryUrl } from '../core/registry-url';
 import type { ReleaseProvenance } from '../core/release-index';
 import type { OfflineVerifier } from './provenance-verify';
@@ -176,10 +178,13 @@ export function createProvenanceActivities(options: ProvenanceActivitiesOptions)
     const provenance = decoded.filter((a) => SLSA.has(a.predicateType));
     if (provenance.length > 1) return invalid(`${provenance.length} SLSA provenance attestations, expected one`);
 
+    const slsa = provenance[0];
     // Every bundle: a known signer that fails is invalid; an unknown one leaves the release unverified.
     let unchecked: string | undefined;
+    let signer: SignerIdentity | undefined;
     for (const a of decoded) {
       const result = options.verifier.verifyBundle(a.bundle);
+      if (a === slsa) signer = result.identity;
       if (result.ok) continue;
       if (!result.unknownSigner) return invalid(`${a.predicateType} attestation: signature check failed: ${result.reason}`);
       unchecked ??= `${a.predicateType} attestation: ${result.reason}`;
@@ -190,7 +195,6 @@ export function createProvenanceActivities(options: ProvenanceActivitiesOptions)
         return invalid(`${a.predicateType} attestation: subject ${names} does not match ${name}@${version} and its dist.integrity`);
       }
     }
-    const slsa = provenance[0];
     if (!slsa) return { ...base, status: 'none', reason: `no SLSA build provenance among its attestations (${decoded.map((a) => a.predicateType).join(', ')})` };
 
     let facts;
@@ -200,6 +204,10 @@ export function createProvenanceActivities(options: ProvenanceActivitiesOptions)
       if (err instanceof ProvenanceError) return invalid(err.message);
       throw err;
     }
+    // The signature says who signed, the statement what was built: believed only if they are the same
+    // build. Checked for an unknown signer too: a certificate naming another build contradicts it outright.
+    const mismatch = identityMismatch(signer, facts);
+    if (mismatch) return invalid(`${slsa.predicateType} attestation: ${mismatch}`);
     return {
       ...base,
       status: unchecked ? 'unverified' : 'verified',

@@ -1,7 +1,8 @@
 // npm attestations: decode what `GET /-/npm/v1/attestations/<name>@<version>` returns, read the build
 // facts out of a SLSA provenance statement, and check that a statement's subject is the release.
 // Pure: no I/O, no signature checks (those are in activities/provenance-verify.ts). Decoding a
-// statement says nothing about whether it is signed; a caller trusts facts only after verifyBundle.
+// statement says nothing about whether it is signed; a caller trusts facts only after verifyBundle,
+// and only those the signing certificate vouches for (core/provenance-identity.ts identityMismatch).
 import { z } from 'zod';
 
 export const PUBLISH_PREDICATE = 'https://github.com/npm/attestation/tree/main/specs/publish/v0.1';

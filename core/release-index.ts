@@ -38,7 +38,8 @@ export interface ReleaseSbom {
  * How a release was built, as its npm attestations say. `none`: the registry has no provenance for
  * it (a finding of its own); `invalid`: attestations exist but are tampered or malformed and nothing of
  * them is trusted; `unverified`: well-formed but the signature could not be checked against the trust
- * root (e.g. a key newer than ours); `verified`: signature and subject digest check out.
+ * root (e.g. a key newer than ours); `verified`: signature and subject digest check out, and the signing
+ * certificate names the build the provenance claims.
  */
 export type ProvenanceStatus = 'verified' | 'unverified' | 'invalid' | 'none';
 

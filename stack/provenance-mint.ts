@@ -56,7 +56,9 @@ export type Tamper =
   /** The provenance DSSE payload is rewritten after signing (here: to claim another run). */
   | { kind: 'payload' }
   /** The provenance is validly signed, but its subject digest is the tarball of another version. */
-  | { kind: 'subject-digest'; digestOf: string };
+  | { kind: 'subject-digest'; digestOf: string }
+  /** The provenance claims `build`, but is signed with a certificate issued to this other build's workflow. */
+  | { kind: 'signer'; build: FixtureBuild };
 
 export interface FixtureProvenance {
   build: FixtureBuild;
@@ -156,9 +158,15 @@ export function publishStatement(name: string, version: string, sha512Hex: strin
 /** The Fulcio extensions GitHub Actions certificates carry (issuer, source repository, build config). */
 function githubExtensions(build: FixtureBuild) {
   const utf8 = (oid: string, value: string) => ({ oid, value });
+  // 1.1 to 1.6 (deprecated, raw strings) are still issued next to their successors.
+  const raw = (oid: string, value: string) => ({ oid, value, legacy: true });
   return [
-    { oid: '1.3.6.1.4.1.57264.1.1', value: GITHUB_ISSUER, legacy: true },
+    raw('1.3.6.1.4.1.57264.1.1', GITHUB_ISSUER),
+    raw('1.3.6.1.4.1.57264.1.3', build.commit),
+    raw('1.3.6.1.4.1.57264.1.5', new URL(build.repository).pathname.slice(1)),
+    raw('1.3.6.1.4.1.57264.1.6', build.ref),
     utf8('1.3.6.1.4.1.57264.1.8', GITHUB_ISSUER),
+    utf8('1.3.6.1.4.1.57264.1.9', `${build.repository}/${build.workflowPath}@${build.ref}`),
     utf8('1.3.6.1.4.1.57264.1.12', build.repository),
     utf8('1.3.6.1.4.1.57264.1.13', build.commit),
     utf8('1.3.6.1.4.1.57264.1.14', build.ref),
@@ -289,7 +297,8 @@ export async function mintReleaseAttestations(
   const digest = sha512HexOfIntegrity(release.integrity);
   const provenanceDigest = fixture.tamper?.kind === 'subject-digest' ? sha512HexOfIntegrity(integrityOf(fixture.tamper.digestOf)) : digest;
   const provenance = slsaStatement(release.name, release.version, provenanceDigest, fixture.build);
-  let provenanceBundle = await authority.signProvenance(provenance, fixture.build);
+  const signer = fixture.tamper?.kind === 'signer' ? fixture.tamper.build : fixture.build;
+  let provenanceBundle = await authority.signProvenance(provenance, signer);
   if (fixture.tamper?.kind === 'payload') {
     provenanceBundle = withPayload(provenanceBundle, slsaStatement(release.name, release.version, digest, { ...fixture.build, runId: '1', runAttempt: '1' }));
   }

@@ -204,6 +204,35 @@ describe('a registry copy the tests write to', () => {
     expect((await own.readPackageProvenance({ name: '@acme/solo' }))[0]).toMatchObject(facts(FIXTURE_BUILDS.fork));
   });
 
+  it("a provenance signed with a certificate issued to another repository's workflow is invalid, with what differs", async () => {
+    const packument = (await getJson(`${registry.url}@acme%2fsolo`)).body as Packument;
+    const integrity = packument.versions['1.0.0']!.dist.integrity as string;
+    // Any GitHub workflow can get a valid certificate; this one claims to be our release run.
+    const evil: FixtureBuild = { repository: 'https://github.com/evil/x', workflowPath: '.github/workflows/y.yml', ref: 'refs/heads/main', commit: 'e'.repeat(40), runId: '1', runAttempt: '1' };
+    const authority = await createMintAuthority();
+    const record = await mintReleaseAttestations(
+      authority,
+      { name: '@acme/solo', version: '1.0.0', integrity },
+      { build: FIXTURE_BUILDS.release, tamper: { kind: 'signer', build: evil } },
+      registry.url,
+    );
+    await putAttestations(registry.url, registry.tokens.admin, '@acme/solo', '1.0.0', record);
+
+    const reason = [
+      `${SLSA_V1_PREDICATE} attestation: certificate identity https://github.com/evil/x/.github/workflows/y.yml@refs/heads/main does not match the provenance's https://github.com/acme/packages/.github/workflows/release.yml@refs/heads/main`,
+      "certificate source repository https://github.com/evil/x does not match the provenance's https://github.com/acme/packages",
+      `certificate commit ${'e'.repeat(40)} does not match the provenance's ${FIXTURE_BUILDS.release.commit}`,
+      `certificate run https://github.com/evil/x/actions/runs/1/attempts/1 does not match the provenance's https://github.com/acme/packages/actions/runs/${FIXTURE_BUILDS.release.runId}/attempts/1`,
+    ].join('; ');
+    const expected: ReleaseProvenance = { release: { name: '@acme/solo', version: '1.0.0' }, publishedAt: packument.time['1.0.0']!, status: 'invalid', reason };
+    // The signature verifies under the signer's own trust root; the claims are still not believed.
+    const own = createProvenanceActivities({ registry: registry.url, verifier: createOfflineVerifier({ trustedRoot: authority.trustedRoot, npmKeys: authority.npmKeys }) });
+    expect(await own.readPackageProvenance({ name: '@acme/solo' })).toEqual([expected]);
+    // A trust root that does not know the signer: the certificate contradicts the statement all the same.
+    const index = createProvenanceActivities({ registry: registry.url, verifier: trustOf(registry) });
+    expect(await index.readPackageProvenance({ name: '@acme/solo' })).toEqual([expected]);
+  });
+
   it('never follows a packument to another origin: nothing (and no token) goes there, the release is invalid', async () => {
     const current = (await getJson(putUrl('@acme%2fcli@2.0.0'))).body as { attestations: { predicateType: string; bundle: unknown }[] };
     const offsite = `${attackerUrl}/-/npm/v1/attestations/@acme%2fcli@2.0.0`;

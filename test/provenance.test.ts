@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createOfflineVerifier } from '../activities/provenance-verify';
+import { FULCIO_OID, identityMismatch, type SignerIdentity } from '../core/provenance-identity';
 import {
   decodeAttestations,
   parseNpmPurl,
@@ -54,8 +55,12 @@ describe.each(valid)('valid %s', (file) => {
     expect(provenance.subjects).toEqual(publish.subjects);
   });
 
-  test('both attestations verify offline', () => {
-    for (const a of decoded) expect(verifier.verifyBundle(a.bundle)).toEqual({ ok: true });
+  test('both attestations verify offline; the provenance certificate names the build its statement claims', () => {
+    const { publish, provenance } = byKind(decoded);
+    expect(verifier.verifyBundle(publish.bundle)).toEqual({ ok: true });
+    const result = verifier.verifyBundle(provenance.bundle);
+    expect(result).toEqual({ ok: true, identity: expect.objectContaining({ subjectAlternativeName: expect.stringMatching(/^https:\/\/github\.com\//) }) });
+    expect(identityMismatch(result.identity, provenanceFacts(provenance.statement))).toBeUndefined();
   });
 
   test('subject matching: right release accepted, wrong version or digest refused', () => {
@@ -77,7 +82,7 @@ function expectFailsOnlyOn(file: string, altered: 'publish' | 'provenance') {
   const { publish, provenance } = byKind(decodeAttestations(load(file)));
   const bad = altered === 'publish' ? publish : provenance;
   const good = altered === 'publish' ? provenance : publish;
-  expect(verifier.verifyBundle(good.bundle)).toEqual({ ok: true });
+  expect(verifier.verifyBundle(good.bundle)).toMatchObject({ ok: true });
   const result = verifier.verifyBundle(bad.bundle);
   expect(result).toEqual({ ok: false, code: 'TLOG_BODY_ERROR', reason: 'TLOG_BODY_ERROR: DSSE payload hash mismatch' });
 }
@@ -154,6 +159,98 @@ test('SLSA v0.2 facts (@trishankatdatadog/supreme-goggles@1.0.5, tag build)', ()
     runAttempt: '1',
     builderId: 'https://github.com/actions/runner',
     subject: { name: '@trishankatdatadog/supreme-goggles', version: '1.0.5' },
+  });
+});
+
+describe('the signing certificate binds the claims', () => {
+  const identityOf = (file: string): SignerIdentity => {
+    const result = verifier.verifyBundle(byKind(decodeAttestations(load(file))).provenance.bundle);
+    if (!result.ok || !result.identity) throw new Error(`${file}: no verified identity`);
+    return result.identity;
+  };
+  const factsOf = (file: string) => provenanceFacts(provenanceOf(file));
+  const without = (identity: SignerIdentity, drop: (oid: string) => boolean): SignerIdentity => ({
+    ...identity,
+    extensions: Object.fromEntries(Object.entries(identity.extensions).filter(([oid]) => !drop(oid))),
+  });
+  const sigstoreJs = 'provenance-npm-test-cli-v1-prega.tgz.json';
+
+  test('the identity of a real certificate: SAN, issuer, raw (1.1-1.6) and DER (1.8+) extensions', () => {
+    expect(identityOf(sigstoreJs)).toEqual({
+      subjectAlternativeName: 'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main',
+      extensions: expect.objectContaining({
+        [FULCIO_OID.issuerV1]: 'https://token.actions.githubusercontent.com',
+        [FULCIO_OID.githubWorkflowRepository]: 'sigstore/sigstore-js',
+        [FULCIO_OID.githubWorkflowSha]: '46e7056ff9912ebfee5298d94024895a9fea76c0',
+        [FULCIO_OID.issuer]: 'https://token.actions.githubusercontent.com',
+        [FULCIO_OID.sourceRepositoryUri]: 'https://github.com/sigstore/sigstore-js',
+        [FULCIO_OID.sourceRepositoryDigest]: '46e7056ff9912ebfee5298d94024895a9fea76c0',
+        [FULCIO_OID.sourceRepositoryRef]: 'refs/heads/main',
+        [FULCIO_OID.buildConfigUri]: 'https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main',
+        [FULCIO_OID.runInvocationUri]: 'https://github.com/sigstore/sigstore-js/actions/runs/9116405766/attempts/1',
+      }),
+    });
+  });
+
+  test('a reusable workflow signs with its own SAN; the calling workflow is the build config', () => {
+    const ossf = 'provenance-npm-test-ossf.tgz.json';
+    const identity = identityOf(ossf);
+    expect(identity.subjectAlternativeName).toBe('https://github.com/slsa-framework/slsa-github-generator/.github/workflows/delegator_lowperms-generic_slsa3.yml@refs/tags/v1.6.0');
+    expect(identityMismatch(identity, factsOf(ossf))).toBeUndefined();
+    expect(identityMismatch(without(identity, (oid) => oid === FULCIO_OID.buildConfigUri), factsOf(ossf))).toBe(
+      `certificate identity ${identity.subjectAlternativeName} does not match the provenance's https://github.com/laurentsimon/provenance-npm-test/.github/workflows/release-slsa3.yml@refs/heads/main`,
+    );
+  });
+
+  test("another repository's certificate: every claim that differs is named", () => {
+    expect(identityMismatch(identityOf('gundam-visor-cli-v1-tag.tgz.json'), factsOf(sigstoreJs))).toBe(
+      [
+        "certificate identity https://github.com/ramonpetgrave64/gundam-visor/.github/workflows/npm-publish.yml@refs/tags/v1.0.1 does not match the provenance's https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main",
+        "certificate source repository https://github.com/ramonpetgrave64/gundam-visor does not match the provenance's https://github.com/sigstore/sigstore-js",
+        "certificate commit 599500821344b070902a7a5666064bfdaba715df does not match the provenance's 46e7056ff9912ebfee5298d94024895a9fea76c0",
+        "certificate ref refs/tags/v1.0.1 does not match the provenance's refs/heads/main",
+        "certificate run https://github.com/ramonpetgrave64/gundam-visor/actions/runs/9358004112/attempts/1 does not match the provenance's https://github.com/sigstore/sigstore-js/actions/runs/9116405766/attempts/1",
+      ].join('; '),
+    );
+  });
+
+  test('the same repository, another run or commit', () => {
+    const facts = factsOf(sigstoreJs);
+    const identity = identityOf(sigstoreJs);
+    expect(identityMismatch(identity, { ...facts, runAttempt: '2' })).toBe(
+      "certificate run https://github.com/sigstore/sigstore-js/actions/runs/9116405766/attempts/1 does not match the provenance's https://github.com/sigstore/sigstore-js/actions/runs/9116405766/attempts/2",
+    );
+    expect(identityMismatch(identity, { ...facts, commit: '0'.repeat(40) })).toBe(
+      `certificate commit 46e7056ff9912ebfee5298d94024895a9fea76c0 does not match the provenance's ${'0'.repeat(40)}`,
+    );
+  });
+
+  test('a certificate with only the deprecated extensions (1.1-1.6) and the SAN is still bound', () => {
+    const legacy = without(identityOf(sigstoreJs), (oid) => Number(oid.split('.').pop()) >= 8);
+    expect(Object.keys(legacy.extensions).sort()).toEqual([
+      FULCIO_OID.issuerV1, FULCIO_OID.githubWorkflowTrigger, FULCIO_OID.githubWorkflowSha, FULCIO_OID.githubWorkflowName, FULCIO_OID.githubWorkflowRepository, FULCIO_OID.githubWorkflowRef,
+    ]);
+    expect(identityMismatch(legacy, factsOf(sigstoreJs))).toBeUndefined();
+    expect(identityMismatch(legacy, { ...factsOf(sigstoreJs), repository: 'https://github.com/acme/packages' })).toMatch(
+      /^certificate identity https:\/\/github\.com\/sigstore\/sigstore-js\/\.github\/workflows\/release\.yml@refs\/heads\/main does not match the provenance's https:\/\/github\.com\/acme\/packages\/.*; certificate source repository https:\/\/github\.com\/sigstore\/sigstore-js does not match/,
+    );
+  });
+
+  test('another issuer, a certificate naming nothing, or no certificate at all', () => {
+    const facts = factsOf(sigstoreJs);
+    const identity = identityOf(sigstoreJs);
+    const gitlab = { ...identity, extensions: { ...identity.extensions, [FULCIO_OID.issuer]: 'https://gitlab.com' } };
+    expect(identityMismatch(gitlab, facts)).toBe('certificate issuer https://gitlab.com is not GitHub Actions (https://token.actions.githubusercontent.com)');
+    expect(identityMismatch({ subjectAlternativeName: 'someone@example.com', extensions: {} }, facts)).toBe(
+      [
+        'the certificate names no OIDC issuer',
+        "certificate identity someone@example.com does not match the provenance's https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main",
+        'the certificate names no source repository',
+        'the certificate names no commit',
+        'the certificate names no ref',
+      ].join('; '),
+    );
+    expect(identityMismatch(undefined, facts)).toBe('the provenance is not signed with a certificate: no build identity vouches for its claims');
   });
 });
 
