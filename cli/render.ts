@@ -61,6 +61,7 @@ export function renderWatch(view: WatchView): string {
     `  about     ${terminalSafe(view.subject)}`,
     `  status    ${view.status}${view.closeReason ? `: ${terminalSafe(view.closeReason)}` : ''}`,
     `  started   ${view.startedAt}${view.closedAt ? `, closed ${view.closedAt}` : ''}`,
+    ...blastRadiusLines(view),
     '',
     ...view.reports.map((r) => {
       const alert = r.alert;
@@ -68,4 +69,19 @@ export function renderWatch(view: WatchView): string {
       return `${r.at.slice(11, 23)}  ${terminalSafe(r.requestedBy)}: ${terminalSafe(r.reason)}${ids ? ` [${ids}]` : ''}${alert?.withdrawn ? ' (withdrawn)' : ''}`;
     }),
   ].join('\n');
+}
+
+function blastRadiusLines(view: WatchView): string[] {
+  if (view.assessmentError) return [`  blast radius unknown: ${terminalSafe(view.assessmentError)}`];
+  const radius = view.blastRadius;
+  if (!radius) return [];
+  const lines = [`  blast     ${radius.releases.length} of ${radius.indexedReleases} indexed releases (assessed ${view.assessedAt ?? '?'})`];
+  if (radius.overBroad) lines.push(`  OVER-BROAD, a human decides: ${terminalSafe(radius.overBroad)}`);
+  for (const release of radius.releases) {
+    const reason = release.reasons[0];
+    const why = reason?.kind === 'component' ? reason.path.join(' > ') : reason?.kind === 'build' ? `built by ${reason.matched.join(', ')}` : reason?.finding ?? '';
+    lines.push(`    ${terminalSafe(`${release.name}@${release.version}`)}  ${terminalSafe(why)}`);
+  }
+  for (const incident of view.containments ?? []) lines.push(`  contained in ${terminalSafe(incident)}`);
+  return lines;
 }

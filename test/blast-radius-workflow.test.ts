@@ -71,6 +71,13 @@ describe('dependency malware alert -> blast radius -> containment', () => {
     const containment = incidentId(registry.url, '@acme/core', ['1.2.1', '1.2.3']);
     expect(view.containments).toEqual([containment]);
 
+    // The on-call view of the dependency incident shows the blast radius and where it was contained.
+    const shown = await runCli(['timeline', sent.body.incidents![0]!.incident]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('  blast     2 of 8 indexed releases');
+    expect(shown.stdout).toContain('    @acme/core@1.2.1  @acme/core@1.2.1 > @solana/spl-token@0.4.9 > @solana/web3.js@1.95.6');
+    expect(shown.stdout).toContain(`  contained in ${containment}`);
+
     const incident = client.workflow.getHandle(containment);
     const outcome = await eventually(() => incident.query(timelineQuery), (v: IncidentView) => v.status !== 'running');
     expect(outcome.status).toBe('verified');

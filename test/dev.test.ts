@@ -17,7 +17,7 @@ async function answers(url: string): Promise<boolean> {
 
 describe('quarantine dev', () => {
   it('contains the demo release, says where to look, and stops everything on Ctrl-C', async () => {
-    const env = { ...process.env, QUARANTINE_DATA_DIR: mkdtempSync(join(tmpdir(), 'quarantine-dev-')) };
+    const env: NodeJS.ProcessEnv = { ...process.env, QUARANTINE_DATA_DIR: mkdtempSync(join(tmpdir(), 'quarantine-dev-')) };
     delete env.TEMPORAL_ADDRESS;
     const child = spawn(process.execPath, [CLI, 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
