@@ -1,13 +1,13 @@
-// A CycloneDX SBOM of one of our releases, validated with the CycloneDX library's own JSON schemas and
+// A CycloneDX SBOM of one of our releases, validated against the CycloneDX library's own JSON schemas and
 // reduced to what the blast-radius index keeps: the release it describes and every npm component in
 // it, with its shortest dependency path from the release. SBOMs come from CI and from people: nothing
 // of a document that does not validate is kept.
 import { createHash } from 'node:crypto';
-import { Validation } from '@cyclonedx/cyclonedx-library';
 import { PackageURL } from 'packageurl-js';
 import sjson from 'secure-json-parse';
 import * as semver from 'semver';
 import validatePackageName from 'validate-npm-package-name';
+import { validateCyclonedx } from './cyclonedx-schema';
 import { releaseKey, type ReleaseComponent, type ReleaseIndexWriter, type ReleaseRef, type ReleaseSbom } from './release-index';
 import { printable } from './spec';
 
@@ -29,17 +29,6 @@ export interface ParsedSbom {
 export interface ParseOptions {
   /** The release the caller says this SBOM is for; must agree with the document when it names one. */
   release?: ReleaseRef;
-}
-
-const validators = new Map<AcceptedSpecVersion, Validation.JsonStrictValidator>();
-function validatorFor(version: AcceptedSpecVersion): Validation.JsonStrictValidator {
-  let v = validators.get(version);
-  if (!v) {
-    // The enum's values are the spec's version strings.
-    v = new Validation.JsonStrictValidator(version as ConstructorParameters<typeof Validation.JsonStrictValidator>[0]);
-    validators.set(version, v);
-  }
-  return v;
 }
 
 interface SchemaIssue {
@@ -161,7 +150,7 @@ export async function parseSbom(bytes: Uint8Array | string, options: ParseOption
   if (!isAccepted(doc.specVersion)) {
     throw new SbomRejection(`CycloneDX specVersion ${printable(JSON.stringify(doc.specVersion ?? null))} is not accepted (${ACCEPTED_SPEC_VERSIONS.join(', ')})`);
   }
-  const invalid: unknown = await validatorFor(doc.specVersion).validate(text);
+  const invalid = validateCyclonedx(doc.specVersion, json);
   if (invalid !== null) throw new SbomRejection(`invalid CycloneDX ${doc.specVersion}: ${describeValidationError(invalid)}`);
 
   const release = releaseOf(doc, options.release);
