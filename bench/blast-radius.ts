@@ -48,8 +48,8 @@ class ScanReader implements ReleaseIndexReader {
   private readonly nameOf: number[] = [];
   private readonly components: { name: string; version: string; purl: string; label: string }[] = [];
   private readonly records: ReleaseProvenance[] = [];
-  /** The last scan, for componentVersions then occurrencesOf on the same package (one scan per package per query). */
-  private last?: { name: string; hits: number[] };
+  /** Scans of the current query, for componentVersions, countOccurrences then occurrencesOf on the same package (one scan per package per query). */
+  private scans = new Map<string, number[]>();
 
   add(sbom: ReleaseSbom): void {
     const n = sbom.components.length;
@@ -92,7 +92,8 @@ class ScanReader implements ReleaseIndexReader {
 
   /** Every (release, position) holding the package: one pass over every component of every release. */
   private scan(name: string): number[] {
-    if (this.last?.name === name) return this.last.hits;
+    const done = this.scans.get(name);
+    if (done) return done;
     const hits: number[] = [];
     const wanted = this.nameIds.get(name) ?? -1;
     const nameOf = this.nameOf;
@@ -100,7 +101,7 @@ class ScanReader implements ReleaseIndexReader {
       const ids = this.componentIds[r]!;
       for (let k = 0; k < ids.length; k++) if (nameOf[ids[k]!] === wanted) hits.push(r, k);
     }
-    this.last = { name, hits };
+    this.scans.set(name, hits);
     return hits;
   }
 
@@ -111,9 +112,17 @@ class ScanReader implements ReleaseIndexReader {
     return [...versions];
   }
 
-  occurrencesOf(name: string, versions: readonly string[]): ComponentOccurrence[] {
+  countOccurrences(name: string, versions: readonly string[]): number {
     const hits = this.scan(name);
-    this.last = undefined;
+    const wanted = new Set(versions);
+    let count = 0;
+    for (let h = 0; h < hits.length; h += 2) if (wanted.has(this.components[this.componentIds[hits[h]!]![hits[h + 1]!]!]!.version)) count++;
+    return count;
+  }
+
+  occurrencesOf(name: string, versions: readonly string[], options: { paths?: boolean } = {}): ComponentOccurrence[] {
+    const hits = this.scan(name);
+    this.scans.delete(name);
     const wanted = new Set(versions);
     const out: ComponentOccurrence[] = [];
     for (let h = 0; h < hits.length; h += 2) {
@@ -124,8 +133,10 @@ class ScanReader implements ReleaseIndexReader {
       if (!wanted.has(c.version)) continue;
       const release = this.refs[r]!;
       const path: string[] = [];
-      for (let at = k; at !== -1; at = this.parents[r]![at]!) path.unshift(this.components[ids[at]!]!.label);
-      path.unshift(`${release.name}@${release.version}`);
+      if (options.paths !== false) {
+        for (let at = k; at !== -1; at = this.parents[r]![at]!) path.unshift(this.components[ids[at]!]!.label);
+        path.unshift(`${release.name}@${release.version}`);
+      }
       out.push({ release, component: { name: c.name, version: c.version, purl: c.purl, direct: this.directs[r]![k] === 1, path } });
     }
     return out;

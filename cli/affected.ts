@@ -72,10 +72,11 @@ function componentQueriesFromOsv(file: string): { queries: ComponentQuery[]; ids
 export function renderBlastRadius(radius: BlastRadius): string {
   const lines = [`${radius.query}: ${radius.releases.length} of ${radius.indexedReleases} indexed releases`];
   if (radius.overBroad) lines.push(`OVER-BROAD, a human decides: ${radius.overBroad}`);
+  if (radius.pathsOmitted) lines.push(`(${radius.pathsOmitted})`);
   for (const release of radius.releases) {
     lines.push(`  ${releaseKey(release)}`);
     for (const reason of release.reasons) {
-      if (reason.kind === 'component') lines.push(`    ${reason.direct ? 'direct' : 'transitive'}: ${reason.path.join(' > ')}`);
+      if (reason.kind === 'component') lines.push(`    ${reason.direct ? 'direct' : 'transitive'}: ${reason.path.length > 0 ? reason.path.join(' > ') : `${reason.component.name}@${reason.component.version}`}`);
       else if (reason.kind === 'build') lines.push(`    built by ${reason.matched.join(', ')} (provenance ${reason.provenance.status})`);
       else lines.push(`    ${reason.finding}`);
     }

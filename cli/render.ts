@@ -79,7 +79,7 @@ function blastRadiusLines(view: WatchView): string[] {
   if (radius.overBroad) lines.push(`  OVER-BROAD, a human decides: ${terminalSafe(radius.overBroad)}`);
   for (const release of radius.releases) {
     const reason = release.reasons[0];
-    const why = reason?.kind === 'component' ? reason.path.join(' > ') : reason?.kind === 'build' ? `built by ${reason.matched.join(', ')}` : reason?.finding ?? '';
+    const why = reason?.kind === 'component' ? (reason.path.length > 0 ? reason.path.join(' > ') : `ships ${reason.component.name}@${reason.component.version}`) : reason?.kind === 'build' ? `built by ${reason.matched.join(', ')}` : reason?.finding ?? '';
     lines.push(`    ${terminalSafe(`${release.name}@${release.version}`)}  ${terminalSafe(why)}`);
   }
   for (const incident of view.containments ?? []) lines.push(`  contained in ${terminalSafe(incident)}`);

@@ -30,7 +30,16 @@ export interface BlastRadius {
   warnings: string[];
   /** How many releases the index knows: the denominator of "most of our releases". */
   indexedReleases: number;
+  /** Set when the answer is too large to carry dependency paths (each component's path is then empty). */
+  pathsOmitted?: string;
 }
+
+/**
+ * Above this many component occurrences an answer lists the releases without dependency paths: the
+ * paths of thousands of releases help nobody, cost most of the query's time, and would swell the
+ * activity result the incident workflow keeps in its history.
+ */
+export const PATH_DETAIL_LIMIT = 1_000;
 
 // An answer naming more than half of everything we ship is not a containment plan.
 const MOST_OF_OUR_RELEASES = 0.5;
@@ -40,8 +49,19 @@ function mostOfOurReleases(affected: number, total: number): string | undefined 
   return `${affected} of our ${total} releases are affected: more than half of what we ship`;
 }
 
-function byRelease(a: ReleaseRef, b: ReleaseRef): number {
-  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+const PLAIN_VERSION = /^(\d{1,9})\.(\d{1,9})\.(\d{1,9})$/;
+
+/**
+ * A string that sorts like the version, for plain x.y.z (almost every release); undefined for a
+ * prerelease or anything else, which semver compares. Answers can name thousands of releases.
+ */
+function versionSortKey(version: string): string | undefined {
+  const m = PLAIN_VERSION.exec(version);
+  return m ? `${m[1]!.padStart(9, '0')}.${m[2]!.padStart(9, '0')}.${m[3]!.padStart(9, '0')}` : undefined;
+}
+
+function compareVersions(a: { version: string; key: string | undefined }, b: { version: string; key: string | undefined }): number {
+  if (a.key !== undefined && b.key !== undefined) return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   const va = semver.valid(a.version);
   const vb = semver.valid(b.version);
   if (va && vb) return semver.compare(va, vb);
@@ -49,14 +69,16 @@ function byRelease(a: ReleaseRef, b: ReleaseRef): number {
 }
 
 function collect(entries: { release: ReleaseRef; reason: AffectedReason }[]): AffectedRelease[] {
-  const map = new Map<string, AffectedRelease>();
+  const map = new Map<string, { release: AffectedRelease; version: string; key: string | undefined }>();
   for (const { release, reason } of entries) {
-    const key = releaseKey(release);
-    const found = map.get(key) ?? { name: release.name, version: release.version, reasons: [] };
-    found.reasons.push(reason);
-    map.set(key, found);
+    const id = releaseKey(release);
+    let found = map.get(id);
+    if (!found) map.set(id, (found = { release: { name: release.name, version: release.version, reasons: [] }, version: release.version, key: versionSortKey(release.version) }));
+    found.release.reasons.push(reason);
   }
-  return [...map.values()].sort(byRelease);
+  return [...map.values()]
+    .sort((a, b) => (a.release.name !== b.release.name ? (a.release.name < b.release.name ? -1 : 1) : compareVersions(a, b)))
+    .map((entry) => entry.release);
 }
 
 /** One package an alert names, with the versions it names (exact, npm ranges, OSV ranges). */
@@ -85,16 +107,20 @@ export function affectedByComponents(index: ReleaseIndexReader, queries: readonl
   const warnings: string[] = [];
   const entries: { release: ReleaseRef; reason: AffectedReason }[] = [];
   const broad: string[] = [];
-  for (const query of queries) {
+  const plans = queries.map((query) => {
     const bad = invalidVersionsIn(query);
     if (bad.length > 0) warnings.push(`${printable(query.name)}: ignored ${bad.map((b) => `"${printable(b)}"`).join(', ')} (not a version or range)`);
-    const known = index.componentVersions(query.name);
-    const hit = affectedAmong(known, query);
+    const hit = affectedAmong(index.componentVersions(query.name), query);
     // Only the range-alone test applies here: every version of a dependency *we ship* being named is
     // what a malware record for one bad release looks like, not a sign of a careless range.
     const reason = overBroadReason([], hit, query);
     if (reason) broad.push(`${printable(query.name)}: ${reason}`);
-    for (const occurrence of index.occurrencesOf(query.name, hit)) entries.push({ release: occurrence.release, reason: occurrenceReason(occurrence) });
+    return { query, hit, count: hit.length === 0 ? 0 : index.countOccurrences(query.name, hit) };
+  });
+  const occurrences = plans.reduce((sum, plan) => sum + plan.count, 0);
+  const paths = occurrences <= PATH_DETAIL_LIMIT;
+  for (const { query, hit } of plans) {
+    for (const occurrence of index.occurrencesOf(query.name, hit, { paths })) entries.push({ release: occurrence.release, reason: occurrenceReason(occurrence) });
   }
   const releases = collect(entries);
   const total = index.releaseCount();
@@ -106,6 +132,7 @@ export function affectedByComponents(index: ReleaseIndexReader, queries: readonl
     ...(broad.length > 0 ? { overBroad: broad.join('; ') } : {}),
     warnings,
     indexedReleases: total,
+    ...(paths ? {} : { pathsOmitted: `${occurrences} occurrences, more than ${PATH_DETAIL_LIMIT}: dependency paths left out (ask about fewer versions for them)` }),
   };
 }
 
@@ -182,7 +209,20 @@ export function affectedByBuild(index: ReleaseIndexReader, query: BuildQuery): B
   const { runIds, commits, workflows, since, until } = checkBuildQuery(query);
   const entries: { release: ReleaseRef; reason: AffectedReason }[] = [];
   const warnings: string[] = [];
-  for (const p of index.provenance()) {
+  // The index narrows; every record it returns is still checked below.
+  const workflowPaths = workflows.flatMap((w) => {
+    const path = w.replace(/^https:\/\/github\.com\//, '');
+    const withoutRepo = path.split('/').slice(2).join('/');
+    return withoutRepo ? [path, withoutRepo] : [path];
+  });
+  const filter = {
+    ...(runIds.length > 0 ? { runIds } : {}),
+    ...(commits.length > 0 ? { commitPrefixes: commits } : {}),
+    ...(workflowPaths.length > 0 ? { workflowPaths } : {}),
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
+  };
+  for (const p of index.provenance(filter)) {
     const matched: string[] = [];
     const trusted = hasTrustedFacts(p.status);
     if (runIds.length > 0) {

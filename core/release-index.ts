@@ -18,7 +18,10 @@ export interface ReleaseComponent {
   purl: string;
   /** True when the release depends on it directly. */
   direct: boolean;
-  /** The dependency path from the release to the component, both ends included, as `name@version`. */
+  /**
+   * The dependency path from the release to the component, both ends included, as `name@version`;
+   * empty when the answer was too large to carry paths (BlastRadius.pathsOmitted).
+   */
   path: string[];
 }
 
@@ -67,14 +70,31 @@ export interface ComponentOccurrence {
   component: ReleaseComponent;
 }
 
+/** What a build query can narrow by; lists are alternatives, given fields must all hold. */
+export interface ProvenanceFilter {
+  runIds?: string[];
+  /** Lower-case hex prefixes (7 to 40 digits). */
+  commitPrefixes?: string[];
+  /** Workflow file paths (`.github/workflows/release.yml`), without the repository. */
+  workflowPaths?: string[];
+  /** Publish time window, epoch milliseconds, inclusive. */
+  since?: number;
+  until?: number;
+}
+
 /** What the queries read. Implementations: store/sqlite-store.ts (embedded default). */
 export interface ReleaseIndexReader {
   /** The versions of the package `name` that any of our releases contains. */
   componentVersions(name: string): string[];
-  /** Every occurrence of those versions of `name` across our releases. */
-  occurrencesOf(name: string, versions: readonly string[]): ComponentOccurrence[];
-  /** Provenance of every release that has a record. */
-  provenance(): ReleaseProvenance[];
+  /** How many occurrences occurrencesOf would return, without reading them. */
+  countOccurrences(name: string, versions: readonly string[]): number;
+  /** Every occurrence of those versions of `name` across our releases; with `paths: false`, each path is left empty. */
+  occurrencesOf(name: string, versions: readonly string[], options?: { paths?: boolean }): ComponentOccurrence[];
+  /**
+   * Provenance records: every one, or, given a filter, at least those that can match it (an index may
+   * narrow by run, commit, workflow or publish time; the caller still checks each record).
+   */
+  provenance(filter?: ProvenanceFilter): ReleaseProvenance[];
   /** Every release the index knows (by SBOM or by provenance). */
   releases(): ReleaseRef[];
   /** How many releases the index knows, without listing them. */

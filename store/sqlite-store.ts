@@ -46,10 +46,22 @@ CREATE INDEX IF NOT EXISTS occurrences_by_release ON occurrences (release_id);
 CREATE TABLE IF NOT EXISTS provenance (
   release_id INTEGER PRIMARY KEY REFERENCES releases (id),
   status TEXT NOT NULL,
+  run_id TEXT,
+  commit_sha TEXT,
+  workflow_path TEXT,
+  published_ms INTEGER,
   record TEXT NOT NULL,
   recorded_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS provenance_by_run ON provenance (run_id);
+CREATE INDEX IF NOT EXISTS provenance_by_commit ON provenance (commit_sha);
+CREATE INDEX IF NOT EXISTS provenance_by_workflow ON provenance (workflow_path);
+CREATE INDEX IF NOT EXISTS provenance_by_time ON provenance (published_ms);
 `;
+
+// Version 2 keeps provenance facts in indexed columns. Provenance is re-read from the registry by
+// `quarantine provenance sync`, so an older table is dropped rather than migrated.
+const SCHEMA_VERSION = 2;
 
 interface ComponentRow {
   id: number;
@@ -67,6 +79,14 @@ export function openReleaseIndex(file: string): ReleaseIndex {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  // One SBOM touches ~1,000 scattered pages; checkpointing after every commit (the default threshold)
+  // rewrote each of them again. A larger WAL (~40 MB) is checkpointed a tenth as often.
+  db.pragma('wal_autocheckpoint = 10000');
+  if ((db.pragma('user_version', { simple: true }) as number) < SCHEMA_VERSION) {
+    db.exec('DROP TABLE IF EXISTS provenance');
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }
   db.exec(SCHEMA);
 
   const selectRelease = db.prepare<[string, string], { id: number }>('SELECT id FROM releases WHERE name = ? AND version = ?');
@@ -83,18 +103,47 @@ export function openReleaseIndex(file: string): ReleaseIndex {
   const insertOccurrence = db.prepare<[number, number, number, string]>('INSERT OR REPLACE INTO occurrences (component_id, release_id, direct, path) VALUES (?, ?, ?, ?)');
   const versionsOf = db.prepare<[string], { version: string }>('SELECT DISTINCT version FROM components WHERE name = ?');
   const componentsOf = db.prepare<[string], ComponentRow>('SELECT id, name, version, purl FROM components WHERE name = ?');
-  const occurrencesOfComponent = db.prepare<[number], { release_id: number; direct: number; path: string }>(
-    'SELECT release_id, direct, path FROM occurrences WHERE component_id = ?',
-  );
-  const componentById = db.prepare<[number], ComponentRow>('SELECT id, name, version, purl FROM components WHERE id = ?');
+  // Rows as arrays (raw): a popular component has an occurrence in every release, and objects per row cost more than the read.
+  const occurrencesOfComponent = db.prepare<[number], [number, number, string]>('SELECT release_id, direct, path FROM occurrences WHERE component_id = ?').raw(true);
+  const releasesOfComponent = db.prepare<[number], [number, number]>('SELECT release_id, direct FROM occurrences WHERE component_id = ?').raw(true);
+  const countOfComponent = db.prepare<[number], [number]>('SELECT count(*) FROM occurrences WHERE component_id = ?').raw(true);
   const releaseById = db.prepare<[number], { name: string; version: string }>('SELECT name, version FROM releases WHERE id = ?');
+  const componentById = db.prepare<[number], ComponentRow>('SELECT id, name, version, purl FROM components WHERE id = ?');
   const allReleases = db.prepare<[], { name: string; version: string }>('SELECT name, version FROM releases ORDER BY name, version');
   const countReleases = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM releases');
-  const upsertProvenance = db.prepare<[number, string, string, string]>(
-    `INSERT INTO provenance (release_id, status, record, recorded_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (release_id) DO UPDATE SET status = excluded.status, record = excluded.record, recorded_at = excluded.recorded_at`,
+  const upsertProvenance = db.prepare<[number, string, string | null, string | null, string | null, number | null, string, string]>(
+    `INSERT INTO provenance (release_id, status, run_id, commit_sha, workflow_path, published_ms, record, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (release_id) DO UPDATE SET status = excluded.status, run_id = excluded.run_id, commit_sha = excluded.commit_sha,
+       workflow_path = excluded.workflow_path, published_ms = excluded.published_ms, record = excluded.record, recorded_at = excluded.recorded_at`,
   );
-  const allProvenance = db.prepare<[], { record: string }>('SELECT record FROM provenance');
+  const provenanceStatements = new Map<string, Database.Statement<unknown[], { record: string }>>();
+  const provenanceWhere = (sql: string): Database.Statement<unknown[], { record: string }> => {
+    let statement = provenanceStatements.get(sql);
+    if (!statement) provenanceStatements.set(sql, (statement = db.prepare<unknown[], { record: string }>(sql)));
+    return statement;
+  };
+
+  // Rows of releases and components never change once written (ids are never reused: nothing is
+  // deleted from those tables), so their labels are kept for the life of the handle.
+  const componentLabels = new Map<number, string>();
+  const releaseRefs = new Map<number, ReleaseRef>();
+  const release = (id: number): ReleaseRef => {
+    let ref = releaseRefs.get(id);
+    if (!ref) {
+      const found = releaseById.get(id);
+      releaseRefs.set(id, (ref = { name: found?.name ?? '?', version: found?.version ?? '?' }));
+    }
+    return ref;
+  };
+  const componentLabel = (id: number): string => {
+    let label = componentLabels.get(id);
+    if (label === undefined) {
+      const row = componentById.get(id);
+      label = row ? `${row.name}@${row.version}` : '?';
+      componentLabels.set(id, label);
+    }
+    return label;
+  };
 
   const releaseId = (release: ReleaseRef): number => {
     const found = selectRelease.get(release.name, release.version);
@@ -125,7 +174,17 @@ export function openReleaseIndex(file: string): ReleaseIndex {
   });
 
   const putProvenance = db.transaction((record: ReleaseProvenance): void => {
-    upsertProvenance.run(releaseId(record.release), record.status, JSON.stringify(record), new Date().toISOString());
+    const published = record.publishedAt === undefined ? NaN : Date.parse(record.publishedAt);
+    upsertProvenance.run(
+      releaseId(record.release),
+      record.status,
+      record.runId ?? null,
+      record.commit?.toLowerCase() ?? null,
+      record.workflowPath ?? null,
+      Number.isNaN(published) ? null : published,
+      JSON.stringify(record),
+      new Date().toISOString(),
+    );
   });
 
   return {
@@ -136,45 +195,65 @@ export function openReleaseIndex(file: string): ReleaseIndex {
       return versionsOf.all(name).map((r) => r.version);
     },
 
-    occurrencesOf(name, versions) {
+    countOccurrences(name, versions) {
+      const wanted = new Set(versions);
+      let count = 0;
+      for (const row of componentsOf.all(name)) if (wanted.has(row.version)) count += countOfComponent.get(row.id)?.[0] ?? 0;
+      return count;
+    },
+
+    occurrencesOf(name, versions, options = {}) {
+      const withPaths = options.paths !== false;
       const wanted = new Set(versions);
       if (wanted.size === 0) return [];
-      const componentCache = new Map<number, ComponentRow | undefined>();
-      const releaseCache = new Map<number, ReleaseRef>();
-      const component = (id: number): ComponentRow | undefined => {
-        if (!componentCache.has(id)) componentCache.set(id, componentById.get(id));
-        return componentCache.get(id);
-      };
-      const release = (id: number): ReleaseRef => {
-        let r = releaseCache.get(id);
-        if (!r) {
-          const row = releaseById.get(id);
-          r = { name: row?.name ?? '?', version: row?.version ?? '?' };
-          releaseCache.set(id, r);
-        }
-        return r;
-      };
       const out: ComponentOccurrence[] = [];
       for (const row of componentsOf.all(name)) {
         if (!wanted.has(row.version)) continue;
-        componentCache.set(row.id, row);
-        for (const occ of occurrencesOfComponent.all(row.id)) {
-          const rel = release(occ.release_id);
-          const path = [
-            `${rel.name}@${rel.version}`,
-            ...occ.path.split(',').filter((s) => s !== '').map((s) => {
-              const c = component(Number(s));
-              return c ? `${c.name}@${c.version}` : '?';
-            }),
-          ];
-          out.push({ release: rel, component: { name: row.name, version: row.version, purl: row.purl, direct: occ.direct === 1, path } });
+        componentLabels.set(row.id, `${row.name}@${row.version}`);
+        if (!withPaths) {
+          // Without paths every occurrence of the component is one of two values: share them.
+          const shared = [true, false].map((direct) => ({ name: row.name, version: row.version, purl: row.purl, direct, path: [] as string[] }));
+          for (const [releaseId, direct] of releasesOfComponent.all(row.id)) out.push({ release: release(releaseId), component: shared[direct === 1 ? 0 : 1]! });
+          continue;
+        }
+        for (const [releaseId, direct, pathIds] of occurrencesOfComponent.all(row.id)) {
+          const ref = release(releaseId);
+          const path = [`${ref.name}@${ref.version}`];
+          for (const id of pathIds.split(',')) if (id !== '') path.push(componentLabel(Number(id)));
+          out.push({ release: ref, component: { name: row.name, version: row.version, purl: row.purl, direct: direct === 1, path } });
         }
       }
       return out;
     },
 
-    provenance() {
-      return allProvenance.all().map((r) => JSON.parse(r.record) as ReleaseProvenance);
+    provenance(filter) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const list = (values: readonly string[]) => values.map(() => '?').join(', ');
+      if (filter?.runIds?.length) {
+        where.push(`run_id IN (${list(filter.runIds)})`);
+        params.push(...filter.runIds);
+      }
+      if (filter?.commitPrefixes?.length) {
+        // A hex prefix p matches exactly the commits in [p, p + 'g'): 'g' sorts after every hex digit.
+        where.push(`(${filter.commitPrefixes.map(() => '(commit_sha >= ? AND commit_sha < ?)').join(' OR ')})`);
+        for (const prefix of filter.commitPrefixes) params.push(prefix, `${prefix}g`);
+      }
+      if (filter?.workflowPaths?.length) {
+        where.push(`workflow_path IN (${list(filter.workflowPaths)})`);
+        params.push(...filter.workflowPaths);
+      }
+      // Records without a publish time stay in: the query reports them instead of silently skipping.
+      if (filter?.since !== undefined) {
+        where.push('(published_ms >= ? OR published_ms IS NULL)');
+        params.push(filter.since);
+      }
+      if (filter?.until !== undefined) {
+        where.push('(published_ms <= ? OR published_ms IS NULL)');
+        params.push(filter.until);
+      }
+      const sql = `SELECT record FROM provenance${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
+      return provenanceWhere(sql).all(...params).map((r) => JSON.parse(r.record) as ReleaseProvenance);
     },
     releases() {
       return allReleases.all();

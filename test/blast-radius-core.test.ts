@@ -1,6 +1,6 @@
 // The blast-radius decisions without any server: build and publisher queries over provenance records,
 // "most of our releases" as over-broad, and which containments an answer calls for.
-import { affectedByBuild, affectedByComponents, publisherFindings, QueryError, type BlastRadius } from '../core/blast-radius';
+import { affectedByBuild, affectedByComponents, PATH_DETAIL_LIMIT, publisherFindings, QueryError, type BlastRadius } from '../core/blast-radius';
 import { parseGenericAlert } from '../core/alerts/generic';
 import type { Report } from '../core/incident';
 import { incidentId } from '../core/incident-id';
@@ -105,6 +105,29 @@ describe('by component over an index', () => {
       index.putSbom({ release: { name: '@acme/core', version: v }, specVersion: '1.5', digest: v, components: [component('left-pad', '1.3.0')] });
     }
     expect(affectedByComponents(index, [{ name: 'left-pad', versions: ['1.3.0'], ranges: [], osvRanges: [] }]).overBroad).toBe('5 of our 9 releases are affected: more than half of what we ship');
+  });
+});
+
+describe('a large answer', () => {
+  test('lists every release but leaves out dependency paths above the detail limit', () => {
+    const big = openReleaseIndex(':memory:');
+    const sbom = (version: string, components: ReleaseComponent[]) => ({ release: { name: '@acme/app', version }, specVersion: '1.5', digest: version, components });
+    const dep = (version: string): ReleaseComponent => ({ name: 'tslib', version, purl: `pkg:npm/tslib@${version}`, direct: false, path: ['x', 'mid@1.0.0', `tslib@${version}`] });
+    const mid: ReleaseComponent = { name: 'mid', version: '1.0.0', purl: 'pkg:npm/mid@1.0.0', direct: true, path: ['x', 'mid@1.0.0'] };
+    for (let i = 0; i < PATH_DETAIL_LIMIT + 1; i++) big.putSbom(sbom(`1.0.${i}`, [mid, dep(i % 2 === 0 ? '2.8.0' : '2.8.1')]));
+    const small = affectedByComponents(big, [{ name: 'tslib', versions: ['2.8.1'], ranges: [], osvRanges: [] }]);
+    expect(small.releases).toHaveLength(PATH_DETAIL_LIMIT / 2);
+    expect(small.pathsOmitted).toBeUndefined();
+    expect(small.releases[0]!.reasons[0]).toMatchObject({ path: ['@acme/app@1.0.1', 'mid@1.0.0', 'tslib@2.8.1'] });
+
+    const all = affectedByComponents(big, [{ name: 'tslib', versions: [], ranges: ['>=2.8.0 <2.9.0'], osvRanges: [] }]);
+    expect(all.releases).toHaveLength(PATH_DETAIL_LIMIT + 1);
+    // Sorted by version, not as text: 1.0.2 before 1.0.10.
+    expect(all.releases.slice(0, 3).map((r) => r.version)).toEqual(['1.0.0', '1.0.1', '1.0.2']);
+    expect(all.pathsOmitted).toBe(`${PATH_DETAIL_LIMIT + 1} occurrences, more than ${PATH_DETAIL_LIMIT}: dependency paths left out (ask about fewer versions for them)`);
+    expect(all.releases.every((r) => r.reasons.every((reason) => reason.kind === 'component' && reason.path.length === 0 && !reason.direct))).toBe(true);
+    expect(all.overBroad).toMatch(/more than half of what we ship/);
+    big.close();
   });
 });
 
