@@ -17,8 +17,8 @@
 // baseline holds parsed in memory. Both sides must give the same answers; any difference fails the run.
 //
 // Target (issue 5): query p99 at most 20 ms over the whole mix; the exit status is 1 when it is missed
-// (or when the index and the baseline disagree). At full size the run takes about 17 minutes on two
-// cores: 14 for the ingest, 3 for the queries (most of it the baseline's scans).
+// (or when the index and the baseline disagree). At full size the run takes about 15 minutes on two
+// cores: 12 for the ingest, 3 for the queries (most of it the baseline's scans).
 // Usage: npm run bench:blast-radius [-- --sboms N --components C --queries Q --packages P --seed S
 //        --baseline-queries B (0: every one) --keep]
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
