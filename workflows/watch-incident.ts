@@ -50,6 +50,8 @@ const incidents = proxyActivities<IncidentActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
+const REASSESS_AFTER_MS = 60_000;
+
 function statusOf(view: WatchView): string {
   const radius = view.blastRadius;
   if (view.assessmentError) return `blast radius unknown: ${view.assessmentError}`;
@@ -93,20 +95,28 @@ export async function watchIncidentWorkflow(request: WatchRequest & { resume?: W
       view.reports.push(request.report);
     }
   }
-  // Each new report re-assesses: the index may have learnt new releases since the first one.
+  // A later report re-asks the index (it may have learnt new releases since) once the last answer is
+  // older than REASSESS_AFTER_MS, or failed; a storm of reports of one compromise asks it once.
   let assessed = request.resume?.assessedAt === undefined ? 0 : view.reports.length;
   const assess = async (): Promise<void> => {
     if (!request.affected && !request.build) return;
     const report = view.reports[view.reports.length - 1] ?? request.report;
     assessed = view.reports.length;
+    const last = view.assessedAt === undefined ? undefined : Date.parse(view.assessedAt);
+    const fresh = view.blastRadius !== undefined && view.assessmentError === undefined && last !== undefined && Date.now() - last < REASSESS_AFTER_MS;
     try {
-      const radius = request.affected ? await index.findReleasesContaining(request.affected) : await index.findReleasesBuiltBy(request.build ?? {});
+      const radius = fresh && view.blastRadius ? view.blastRadius : request.affected ? await index.findReleasesContaining(request.affected) : await index.findReleasesBuiltBy(request.build ?? {});
       view.blastRadius = radius;
       view.assessmentError = undefined;
-      if (request.registry) {
+      // Only a live malware or build report on a radius that is not over-broad opens anything.
+      const kind = report.alert?.kind;
+      const acts = radius.releases.length > 0 && !radius.overBroad && (kind === 'malware' || kind === 'compromised-build') && !report.alert?.withdrawn;
+      // Containments already opened from this same answer have their report: don't send every repeat.
+      if (request.registry && acts && !(fresh && (view.containments?.length ?? 0) > 0)) {
         const opened = await incidents.openContainments({ radius, registry: request.registry, report });
         view.containments = [...new Set([...(view.containments ?? []), ...opened])];
       }
+      if (fresh) return;
     } catch (error) {
       // An ActivityFailure's own message is generic; its cause says what went wrong.
       const cause = error instanceof ActivityFailure && error.cause ? error.cause : error;
