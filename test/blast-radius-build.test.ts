@@ -15,18 +15,12 @@ import type { LocalRegistry } from '../stack/registry';
 import { timelineQuery } from '../workflows/definitions';
 import { watchQuery, type WatchView } from '../workflows/watch-incident';
 import { intakeConfig, sendStandard } from './helpers/intake';
-import { jsonOf, npmCli, npmView, runCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { jsonOf, npmCli, npmView, runCli, startInProcessWorker, testClient, testRegistry, pollUntil, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
 const OUR_PACKAGES = ['@acme/core', '@acme/cli', '@acme/utils', '@acme/solo'];
 
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+// Under the whole suite on two cores an incident can take a while to be scheduled: give polls room.
+jest.setTimeout(150_000);
 
 describe('blast radius by build and publisher', () => {
   let registry: LocalRegistry;
@@ -136,13 +130,13 @@ describe('blast radius by build and publisher', () => {
       await intake.drainer.idle();
 
       const watch = client.workflow.getHandle(sent.body.incidents![0]!.incident);
-      const view = await eventually(() => watch.query(watchQuery), (v: WatchView) => v.assessedAt !== undefined);
+      const view = await pollUntil(() => watch.query(watchQuery), (v: WatchView) => v.assessedAt !== undefined);
       expect(view.assessmentError).toBeUndefined();
       expect(view.blastRadius?.releases.map((r) => `${r.name}@${r.version}`)).toEqual(['@acme/core@1.2.3']);
       const containment = incidentId(registry.url, '@acme/core', ['1.2.3']);
       expect(view.containments).toEqual([containment]);
 
-      const outcome = await eventually(() => client.workflow.getHandle(containment).query(timelineQuery), (v: IncidentView) => v.status !== 'running');
+      const outcome = await pollUntil(() => client.workflow.getHandle(containment).query(timelineQuery), (v: IncidentView) => v.status !== 'running');
       expect(outcome.status).toBe('verified');
       const seen = await npmView(npmCli(registry.url), '@acme/core', ['1.2.2', '1.2.3']);
       expect(seen.deprecated['1.2.3']).toMatch(/built by run 9100000666 attempt 2/);

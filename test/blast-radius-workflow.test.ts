@@ -12,19 +12,13 @@ import type { LocalRegistry } from '../stack/registry';
 import { timelineQuery } from '../workflows/definitions';
 import { watchQuery, type WatchView } from '../workflows/watch-incident';
 import { intakeConfig, sendStandard } from './helpers/intake';
-import { npmCli, npmView, runCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { npmCli, npmView, runCli, startInProcessWorker, testClient, testRegistry, pollUntil, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
 const PROJECTS = join(__dirname, 'fixtures', 'sbom-projects');
 const osvRecord = (file: string) => readFileSync(join(__dirname, 'fixtures', 'osv', file), 'utf8');
 
-async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+// Under the whole suite on two cores an incident can take a while to be scheduled: give polls room.
+jest.setTimeout(150_000);
 
 describe('dependency malware alert -> blast radius -> containment', () => {
   let registry: LocalRegistry;
@@ -65,7 +59,7 @@ describe('dependency malware alert -> blast radius -> containment', () => {
     await intake.drainer.idle();
 
     const watch = client.workflow.getHandle(sent.body.incidents![0]!.incident);
-    const view = await eventually(() => watch.query(watchQuery), (v: WatchView) => (v.containments?.length ?? 0) > 0 || v.assessmentError !== undefined);
+    const view = await pollUntil(() => watch.query(watchQuery), (v: WatchView) => (v.containments?.length ?? 0) > 0 || v.assessmentError !== undefined);
     expect(view.assessmentError).toBeUndefined();
     expect(view.blastRadius?.releases.map((r) => `${r.name}@${r.version}`)).toEqual(['@acme/core@1.2.1', '@acme/core@1.2.3']);
     const containment = incidentId(registry.url, '@acme/core', ['1.2.1', '1.2.3']);
@@ -79,7 +73,7 @@ describe('dependency malware alert -> blast radius -> containment', () => {
     expect(shown.stdout).toContain(`  contained in ${containment}`);
 
     const incident = client.workflow.getHandle(containment);
-    const outcome = await eventually(() => incident.query(timelineQuery), (v: IncidentView) => v.status !== 'running');
+    const outcome = await pollUntil(() => incident.query(timelineQuery), (v: IncidentView) => v.status !== 'running');
     expect(outcome.status).toBe('verified');
     expect(outcome.reports[0]!.reason).toMatch(/^ships @solana\/web3\.js@1\.95\.6: malware/);
 
@@ -95,7 +89,7 @@ describe('dependency malware alert -> blast radius -> containment', () => {
     const sent = await sendStandard(intake.url, '/v1/alerts/osv', osvRecord('flatmap-stream__MAL-2025-20690.json'));
     await intake.drainer.idle();
     const watch = client.workflow.getHandle(sent.body.incidents![0]!.incident);
-    const view = await eventually(() => watch.query(watchQuery), (v: WatchView) => v.assessedAt !== undefined);
+    const view = await pollUntil(() => watch.query(watchQuery), (v: WatchView) => v.assessedAt !== undefined);
     expect(view.blastRadius?.overBroad).toMatch(/every version/);
     expect(view.containments ?? []).toEqual([]);
   });

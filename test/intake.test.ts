@@ -10,7 +10,7 @@ import { startIntake, type RunningIntake } from '../server/index';
 import { timelineQuery } from '../workflows/definitions';
 import { watchQuery } from '../workflows/watch-incident';
 import { incidentsOn, intakeConfig, sendGithub, sendStandard, GITHUB_SECRETS } from './helpers/intake';
-import { npmCli, runCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { npmCli, pollUntil, runCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
 const examples = JSON.parse(
   readFileSync(require.resolve('@octokit/webhooks-examples/api.github.com/index.json'), 'utf8'),
@@ -111,7 +111,7 @@ describe('alert intake', () => {
     expect(scanner.body.incidents).toEqual([{ incident, new: false, kind: 'dependency' }]);
 
     await intake.drainer.idle();
-    const view = await client.workflow.getHandle(incident).query(watchQuery);
+    const view = await pollUntil(() => client.workflow.getHandle(incident).query(watchQuery), (v) => v.reports.length >= 2);
     expect(view.reports.map((r) => r.alert?.sourceId)).toEqual([parsed.id, 'inhouse-77']);
 
     // What an on-call engineer sees of it.

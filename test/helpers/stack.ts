@@ -129,3 +129,21 @@ export async function npmView(
 }
 
 export { npmCli };
+
+/**
+ * Reads until `done` holds or `timeoutMs` passes, then returns the last value. A read that fails is
+ * retried: on two cores under the whole suite, a query can time out while the worker is starved,
+ * which says nothing about the incident being read.
+ */
+export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await read();
+      if (done(value) || Date.now() > deadline) return value;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
