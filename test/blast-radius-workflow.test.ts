@@ -1,4 +1,4 @@
-// A malware alert about a dependency, end to end: the signed OSV record goes into the intake, the
+// A malware alert about a dependency, end to end: a signed OSV record goes into the intake, the
 // dependency incident asks the release index which of our releases ship it, and opens the
 // containment of exactly those; the real npm CLI then sees them deprecated and `latest` moved.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -52,8 +52,10 @@ describe('dependency malware alert -> blast radius -> containment', () => {
     await registry?.stop();
   });
 
-  it('contains exactly the releases that ship @solana/web3.js inside the record\'s range', async () => {
-    const sent = await sendStandard(intake.url, '/v1/alerts/osv', osvRecord('@solana__web3.js__MAL-2024-11183.json'));
+  // Not the @solana/web3.js record: test/intake.test.ts sends that one, and a dependency incident's id
+  // is the compromise's, so two files sending it would share one incident across their task queues.
+  it('contains exactly the releases that ship @crowdstrike/commitlint inside the record\'s range', async () => {
+    const sent = await sendStandard(intake.url, '/v1/alerts/osv', osvRecord('@crowdstrike__commitlint__MAL-2025-47233.json'));
     expect(sent.status).toBe(202);
     expect(sent.body.incidents).toEqual([expect.objectContaining({ kind: 'dependency', new: true })]);
     await intake.drainer.idle();
@@ -61,28 +63,28 @@ describe('dependency malware alert -> blast radius -> containment', () => {
     const watch = client.workflow.getHandle(sent.body.incidents![0]!.incident);
     const view = await pollUntil(() => watch.query(watchQuery), (v: WatchView) => (v.containments?.length ?? 0) > 0 || v.assessmentError !== undefined);
     expect(view.assessmentError).toBeUndefined();
-    expect(view.blastRadius?.releases.map((r) => `${r.name}@${r.version}`)).toEqual(['@acme/core@1.2.1', '@acme/core@1.2.3']);
-    const containment = incidentId(registry.url, '@acme/core', ['1.2.1', '1.2.3']);
+    expect(view.blastRadius?.releases.map((r) => `${r.name}@${r.version}`)).toEqual(['@acme/cli@2.0.1', '@acme/cli@2.1.0-beta.0']);
+    const containment = incidentId(registry.url, '@acme/cli', ['2.0.1', '2.1.0-beta.0']);
     expect(view.containments).toEqual([containment]);
 
     // The on-call view of the dependency incident shows the blast radius and where it was contained.
     const shown = await runCli(['timeline', sent.body.incidents![0]!.incident]);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain('  blast     2 of 8 indexed releases');
-    expect(shown.stdout).toContain('    @acme/core@1.2.1  @acme/core@1.2.1 > @solana/spl-token@0.4.9 > @solana/web3.js@1.95.6');
+    expect(shown.stdout).toContain('    @acme/cli@2.0.1  @acme/cli@2.0.1 > @crowdstrike/commitlint@8.1.1');
     expect(shown.stdout).toContain(`  contained in ${containment}`);
 
     const incident = client.workflow.getHandle(containment);
     const outcome = await pollUntil(() => incident.query(timelineQuery), (v: IncidentView) => v.status !== 'running');
     expect(outcome.status).toBe('verified');
-    expect(outcome.reports[0]!.reason).toMatch(/^ships @solana\/web3\.js@1\.95\.6: malware/);
+    expect(outcome.reports[0]!.reason).toMatch(/^ships @crowdstrike\/commitlint@8\.1\.1: malware/);
 
-    const seen = await npmView(npmCli(registry.url), '@acme/core', ['1.2.0', '1.2.1', '1.2.2', '1.2.3']);
-    expect(seen.deprecated['1.2.0']).toBeUndefined();
-    expect(seen.deprecated['1.2.1']).toMatch(/ships @solana\/web3\.js/);
-    expect(seen.deprecated['1.2.2']).toBeUndefined();
-    expect(seen.deprecated['1.2.3']).toMatch(/ships @solana\/web3\.js/);
-    expect(seen.distTags.latest).toBe('1.2.2');
+    const seen = await npmView(npmCli(registry.url), '@acme/cli', ['2.0.0', '2.0.1', '2.1.0-beta.0']);
+    expect(seen.deprecated['2.0.0']).toBeUndefined();
+    expect(seen.deprecated['2.0.1']).toMatch(/ships @crowdstrike\/commitlint/);
+    expect(seen.deprecated['2.1.0-beta.0']).toMatch(/ships @crowdstrike\/commitlint/);
+    // latest back to the last good release; the prerelease's own tag is taken off it.
+    expect(seen.distTags).toEqual({ latest: '2.0.0' });
   });
 
   it('records an over-broad record for a human and contains nothing', async () => {
