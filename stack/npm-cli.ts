@@ -47,3 +47,11 @@ export function npmCli(registry: string, token?: string): NpmCli {
   cli.registry = registry;
   return cli;
 }
+
+/**
+ * `npm sbom --sbom-format cyclonedx --package-lock-only` in a project folder: the CycloneDX SBOM npm
+ * itself generates. It reads the lockfile only, so the (unreachable) registry is never contacted.
+ */
+export function npmSbom(projectDir: string): Promise<string> {
+  return npmCli('http://127.0.0.1:9/')(['sbom', '--sbom-format', 'cyclonedx', '--package-lock-only'], { cwd: projectDir });
+}

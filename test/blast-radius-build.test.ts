@@ -10,6 +10,7 @@ import type { IncidentView } from '../core/incident';
 import { incidentId } from '../core/incident-id';
 import type { ReleaseProvenance } from '../core/release-index';
 import { startIntake, type RunningIntake } from '../server/index';
+import { npmSbom } from '../stack/npm-cli';
 import { FIXTURE_BUILDS } from '../stack/provenance-mint';
 import type { LocalRegistry } from '../stack/registry';
 import { timelineQuery } from '../workflows/definitions';
@@ -97,7 +98,7 @@ describe('blast radius by build and publisher', () => {
       // query has to bring the package's provenance in from the registry itself.
       const dataDir = mkdtempSync(join(tmpdir(), 'quarantine-build-worker-'));
       const sbom = join(dataDir, 'core-1.2.0.cdx.json');
-      writeFileSync(sbom, await npmCli('http://127.0.0.1:9/')(['sbom', '--sbom-format', 'cyclonedx', '--package-lock-only'], { cwd: join(__dirname, 'fixtures', 'sbom-projects', 'acme-core-1.2.0') }));
+      writeFileSync(sbom, await npmSbom(join(__dirname, 'fixtures', 'sbom-projects', 'acme-core-1.2.0')));
       expect((await runCli(['sbom', 'ingest', sbom], { QUARANTINE_DATA_DIR: dataDir })).code).toBe(0);
       expect(releasesOf(jsonOf<BlastRadius>(await runCli(['affected', '--run', FIXTURE_BUILDS.poisoned.runId, '--json'], { QUARANTINE_DATA_DIR: dataDir })))).toEqual([]);
       worker = await startInProcessWorker({

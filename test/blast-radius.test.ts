@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import type { BlastRadius } from '../core/blast-radius';
-import { npmCli } from '../stack/npm-cli';
+import { npmSbom } from '../stack/npm-cli';
 import { jsonOf, runCli } from './helpers/stack';
 
 const PROJECTS = join(__dirname, 'fixtures', 'sbom-projects');
@@ -15,12 +15,6 @@ const OSV = join(__dirname, 'fixtures', 'osv');
 let work: string;
 let sboms: string;
 let env: Record<string, string>;
-// npm sbom --package-lock-only reads the lockfile only: the registry is never contacted.
-const npm = npmCli('http://127.0.0.1:9/');
-
-async function generateSbom(projectDir: string): Promise<string> {
-  return npm(['sbom', '--sbom-format', 'cyclonedx', '--package-lock-only'], { cwd: projectDir });
-}
 
 const affected = async (...args: string[]) => {
   const result = await runCli(['affected', ...args, '--json'], env);
@@ -34,7 +28,7 @@ beforeAll(async () => {
   mkdirSync(sboms);
   env = { QUARANTINE_DATA_DIR: join(work, 'data') };
   for (const project of readdirSync(PROJECTS, { withFileTypes: true }).filter((d) => d.isDirectory())) {
-    writeFileSync(join(sboms, `${project.name}.cdx.json`), await generateSbom(join(PROJECTS, project.name)));
+    writeFileSync(join(sboms, `${project.name}.cdx.json`), await npmSbom(join(PROJECTS, project.name)));
   }
   const ingest = await runCli(['sbom', 'ingest', sboms], env);
   expect(ingest.stderr).toBe('');
@@ -147,7 +141,7 @@ describe('SBOMs that must not be trusted', () => {
       writeFileSync(join(project, file), readFileSync(join(project, file), 'utf8').replaceAll('3.3.1', '3.3.0'));
     }
     const file = join(work, 'rebuilt.json');
-    writeFileSync(file, await generateSbom(project));
+    writeFileSync(file, await npmSbom(project));
     const data = { QUARANTINE_DATA_DIR: join(work, 'replace') };
     expect((await runCli(['sbom', 'ingest', join(sboms, 'acme-core-1.2.2.cdx.json')], data)).code).toBe(0);
     expect(releasesOf(jsonOf<BlastRadius>(await runCli(['affected', 'is@3.3.1', '--json'], data)))).toEqual(['@acme/core@1.2.2']);

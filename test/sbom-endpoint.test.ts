@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { BlastRadius } from '../core/blast-radius';
 import { startIntake, type RunningIntake } from '../server/index';
-import { npmCli } from '../stack/npm-cli';
+import { npmSbom } from '../stack/npm-cli';
 import { intakeConfig, sendStandard } from './helpers/intake';
 import { jsonOf, runCli } from './helpers/stack';
 
@@ -18,7 +18,7 @@ let dataDir: string;
 let sbom: string;
 
 beforeAll(async () => {
-  sbom = await npmCli('http://127.0.0.1:9/')(['sbom', '--sbom-format', 'cyclonedx', '--package-lock-only'], { cwd: PROJECT });
+  sbom = await npmSbom(PROJECT);
   dataDir = mkdtempSync(join(tmpdir(), 'quarantine-sbom-endpoint-'));
   // SBOMs never reach Temporal: a connection that is never used needs no server.
   connection = Connection.lazy({ address: '127.0.0.1:1' });

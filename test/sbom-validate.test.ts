@@ -5,16 +5,15 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Validation } from '@cyclonedx/cyclonedx-library';
 import { validateCyclonedx, type SchemaVersion } from '../core/cyclonedx-schema';
-import { npmCli } from '../stack/npm-cli';
+import { npmSbom } from '../stack/npm-cli';
 
 const PROJECTS = join(__dirname, 'fixtures', 'sbom-projects');
 type Doc = Record<string, unknown> & { components: Record<string, unknown>[]; dependencies: unknown[]; metadata: Record<string, unknown> };
 
 const originals: Record<string, string> = {};
 beforeAll(async () => {
-  const npm = npmCli('http://127.0.0.1:9/');
   for (const project of readdirSync(PROJECTS, { withFileTypes: true }).filter((d) => d.isDirectory())) {
-    originals[project.name] = await npm(['sbom', '--sbom-format', 'cyclonedx', '--package-lock-only'], { cwd: join(PROJECTS, project.name) });
+    originals[project.name] = await npmSbom(join(PROJECTS, project.name));
   }
 }, 60_000);
 
