@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import validatePackageName from 'validate-npm-package-name';
 import { createProvenanceActivities } from '../activities/provenance';
 import { createOfflineVerifier } from '../activities/provenance-verify';
+import { repoPath } from '../core/blast-radius';
 import { releaseKey, type ReleaseProvenance } from '../core/release-index';
 import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY } from '../core/registry-url';
 import { printable } from '../core/spec';
@@ -20,7 +21,7 @@ export const PROVENANCE_USAGE = `usage: quarantine provenance sync <name>... [--
   trust material: QUARANTINE_SIGSTORE_TRUSTED_ROOT and QUARANTINE_NPM_KEYS (files), else the copy @sigstore/tuf ships`;
 
 function describe(record: ReleaseProvenance): string {
-  const where = record.repository ? ` ${record.repository.replace(/^https:\/\/github\.com\//, '')}/${record.workflowPath ?? '?'} run ${record.runId ?? '?'} commit ${(record.commit ?? '?').slice(0, 12)}` : '';
+  const where = record.repository ? ` ${repoPath(record.repository)}/${record.workflowPath ?? '?'} run ${record.runId ?? '?'} commit ${(record.commit ?? '?').slice(0, 12)}` : '';
   return `${record.status.padEnd(10)} ${releaseKey(record.release)}${where}${record.reason ? ` (${record.reason})` : ''}`;
 }
 

@@ -167,7 +167,8 @@ function instant(value: string, flag: string): number {
   return t;
 }
 
-const repoPath = (repository: string | undefined): string => (repository ?? '').replace(/^https:\/\/github\.com\//, '').replace(/^git\+/, '').replace(/\.git$/, '');
+/** `owner/repo` of a GitHub repository URL, as people write it. */
+export const repoPath = (repository: string | undefined): string => (repository ?? '').replace(/^https:\/\/github\.com\//, '').replace(/^git\+/, '').replace(/\.git$/, '');
 
 function workflowMatches(wanted: string, p: ReleaseProvenance): boolean {
   if (!p.workflowPath) return false;

@@ -3,6 +3,7 @@
 // it, with its shortest dependency path from the release. SBOMs come from CI and from people: nothing
 // of a document that does not validate is kept.
 import { createHash } from 'node:crypto';
+import type { ErrorObject } from 'ajv';
 import { PackageURL } from 'packageurl-js';
 import sjson from 'secure-json-parse';
 import * as semver from 'semver';
@@ -31,17 +32,10 @@ export interface ParseOptions {
   release?: ReleaseRef;
 }
 
-interface SchemaIssue {
-  instancePath?: unknown;
-  message?: unknown;
-}
-
-function describeValidationError(error: unknown): string {
-  const issues = Array.isArray(error) ? (error as SchemaIssue[]) : [error as SchemaIssue];
+function describeValidationError(issues: readonly ErrorObject[]): string {
   return issues
     .slice(0, 3)
-    .map((i) => `${typeof i.instancePath === 'string' && i.instancePath !== '' ? i.instancePath : '(document)'} ${typeof i.message === 'string' ? i.message : 'is invalid'}`)
-    .map((line) => printable(line))
+    .map((i) => printable(`${i.instancePath !== '' ? i.instancePath : '(document)'} ${i.message ?? 'is invalid'}`))
     .join('; ');
 }
 

@@ -15,7 +15,7 @@ import { HashAlgorithm, PublicKeyDetails, TrustedRoot, type TransparencyLogEntry
 import { initializeCA } from '@sigstore/mock/dist/fulcio/ca';
 import { initializeCTLog } from '@sigstore/mock/dist/fulcio/ctlog';
 import { initializeTLog } from '@sigstore/mock/dist/rekor/tlog';
-import { PUBLISH_PREDICATE, SLSA_V1_PREDICATE } from '../core/provenance';
+import { PUBLISH_PREDICATE, SLSA_V1_PREDICATE, type ProvenanceFacts } from '../core/provenance';
 import { ATTESTATIONS_PATH, type AttestationRecord } from './verdaccio-plugins/verdaccio-attestations';
 import type { FixtureRelease } from './registry';
 
@@ -30,14 +30,8 @@ export const FIXTURE_WORKFLOW = '.github/workflows/release.yml';
 export const FIXTURE_REF = 'refs/heads/main';
 export const FIXTURE_BUILDER = 'https://github.com/actions/runner/github-hosted';
 
-export interface FixtureBuild {
-  repository: string;
-  workflowPath: string;
-  ref: string;
-  commit: string;
-  runId: string;
-  runAttempt: string;
-}
+/** The build facts a minted provenance states (and its certificate is issued to). */
+export type FixtureBuild = Pick<ProvenanceFacts, 'repository' | 'workflowPath' | 'ref' | 'commit' | 'runId' | 'runAttempt'>;
 
 export const FIXTURE_BUILDS = {
   /** The release run that built @acme/core 1.2.0 to 1.2.2 and @acme/cli 2.0.0. */
