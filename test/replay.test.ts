@@ -1,0 +1,72 @@
+// Incidents in flight survive a deploy: every history recorded from an earlier version of the
+// workflow code (test/replay/histories/<label>/*) replays on the workflows this build ships, the
+// prebuilt bundle the worker loads. A workflow change that alters the command sequence of a recorded
+// path fails here; it must go behind patched() or into a new workflow type.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { WORKFLOW_BUNDLE_PATH } from '../worker/bundle';
+import { workflowSource } from '../worker/index';
+import { listHistoryFiles, readHistoryFile, HISTORIES_DIR } from './replay/history-files';
+import { replayAll } from './replay/replay-all';
+
+jest.setTimeout(300_000);
+// A replay worker starts and stops per call, and the core logs each expected nondeterminism of the changed workflows: the assertions name the files instead.
+Runtime.install({ logger: new DefaultLogger('ERROR') });
+
+// The paths recorded from the first version; a later label adds to them, never replaces them.
+const FIRST_LABEL = 'v1-6d6756c';
+const FIRST_SCENARIOS = [
+  'incident-contained-then-closed',
+  'incident-continue-as-new',
+  'incident-dry-run',
+  'incident-failed-then-retried',
+  'incident-signal-with-start-joined',
+  'watch-compromised-build',
+  'watch-continue-as-new',
+  'watch-dependency-contained',
+  'watch-leaked-token',
+  'watch-review',
+  'watch-withdrawn',
+];
+
+describe('recorded workflow histories', () => {
+  it('are kept for every recorded path, continued-as-new chains with all their runs', () => {
+    const files = listHistoryFiles();
+    const first = files.filter((f) => f.startsWith(`${FIRST_LABEL}/`)).map((f) => f.slice(FIRST_LABEL.length + 1).replace(/\.json(\.gz)?$/, ''));
+    expect(first).toEqual(FIRST_SCENARIOS);
+    for (const scenario of ['incident-continue-as-new', 'watch-continue-as-new']) {
+      const [file] = files.filter((f) => f.startsWith(`${FIRST_LABEL}/${scenario}.`));
+      const runs = readHistoryFile(join(HISTORIES_DIR, file!)).executions;
+      expect(runs).toHaveLength(2);
+      expect(new Set(runs.map((r) => r.workflowId)).size).toBe(1);
+    }
+  });
+
+  it('replay on the shipped workflow bundle without a nondeterminism error', async () => {
+    const source = workflowSource();
+    // The worker falls back to bundling from source when there is no prebuilt bundle; the test must check what ships.
+    expect(source.workflowBundle).toEqual({ codePath: WORKFLOW_BUNDLE_PATH });
+    const outcome = await replayAll(source);
+    expect(outcome.failures).toEqual([]);
+    expect(outcome.replayed).toBeGreaterThanOrEqual(FIRST_SCENARIOS.length);
+  });
+
+  it('reject a workflow that changed its command sequence, naming the files', async () => {
+    const outcome = await replayAll({ workflowsPath: require.resolve('./replay/changed-workflows') });
+    const withIncident = outcome.files.filter((file) => readHistoryFile(join(HISTORIES_DIR, file)).executions.some((e) => e.workflowType === 'incidentWorkflow'));
+    expect(withIncident.length).toBeGreaterThan(0);
+    expect([...new Set(outcome.failures.map((f) => f.file))]).toEqual(withIncident);
+    for (const failure of outcome.failures) {
+      expect(failure.workflowType).toBe('incidentWorkflow');
+      expect(failure.error).toMatch(/DeterminismViolationError|[Nn]ondeterminism/);
+    }
+  });
+
+  it('fail, not pass, when there are none to replay', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'quarantine-no-histories-'));
+    await expect(replayAll(workflowSource(), empty)).rejects.toThrow(/no recorded histories/);
+    await expect(replayAll(workflowSource(), join(empty, 'missing'))).rejects.toThrow(/no recorded histories/);
+  });
+});
