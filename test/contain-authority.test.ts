@@ -4,6 +4,8 @@
 // bounded incident state.
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { workflowSource } from '../worker/index';
 import type { AlertKind, AlertSeverity } from '../core/alert';
 import type { IncidentRequest, IncidentView, Report } from '../core/incident';
 import { incidentId } from '../core/incident-id';
@@ -281,5 +283,17 @@ describe('containment decisions on the real stack', () => {
     expect(shown.stdout).toMatch(/reports {3}251 in all: osv:MAL-2026-4242, … 201 not kept …/);
     expect(shown.stdout).toContain('52 timeline entries not kept');
     await handle.signal('close', 'test over');
+  });
+
+  it('replays every history this file made with the v2 code, patch marker included', async () => {
+    const ids: string[] = [];
+    for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}' OR TaskQueue = '${readOnlyQueue}'` })) ids.push(execution.workflowId);
+    expect(ids.length).toBeGreaterThanOrEqual(7);
+    for (const workflowId of ids) {
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      // The v1 code records no marker at all: the one marker here is the 'incident-v2' patch.
+      expect(history.events?.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(1);
+      await Worker.runReplayHistory(workflowSource(), history, workflowId);
+    }
   });
 });
