@@ -24,6 +24,11 @@ export interface DeprecateInput extends RegistryTarget {
 
 export interface DistTagInput extends RegistryTarget {
   tag: string;
+  /**
+   * Where the plan read the tag: it is written only if it still points there (compare-and-set), so a
+   * maintainer's move since our read is never overwritten. Absent only in calls of the v1 workflow.
+   */
+  from?: string;
   /** null removes the tag. */
   version: string | null;
 }
@@ -31,6 +36,8 @@ export interface DistTagInput extends RegistryTarget {
 export interface WriteResult {
   changed: string[];
   unchanged: string[];
+  /** The tag was not where the plan read it: nothing was written. */
+  conflict?: { tag: string; expected: string; found: string | null };
 }
 
 function escapedName(name: string): string {
@@ -39,9 +46,36 @@ function escapedName(name: string): string {
 
 interface RegistryHttpError {
   statusCode?: number;
+  code?: string;
   headers?: { get?(name: string): string | null } | Record<string, unknown>;
+  body?: unknown;
   message?: string;
 }
+
+function header(err: RegistryHttpError, name: string): string | undefined {
+  const headers = err.headers;
+  if (!headers) return undefined;
+  if (typeof (headers as { get?: unknown }).get === 'function') return (headers as { get(name: string): string | null }).get(name) ?? undefined;
+  const value = (headers as Record<string, unknown>)[name];
+  return Array.isArray(value) ? value.join(', ') : typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Whether the registry refused because the account wants a one-time password: npm-registry-fetch's
+ * EOTP (401 with `www-authenticate: OTP`), or a 401/403 whose headers or words ask for one.
+ */
+export function asksForOtp(err: RegistryHttpError): boolean {
+  if (err.code === 'EOTP') return true;
+  if (err.statusCode !== 401 && err.statusCode !== 403) return false;
+  const authenticate = header(err, 'www-authenticate') ?? '';
+  if (authenticate.split(/,\s*/).some((part) => part.trim().toLowerCase() === 'otp')) return true;
+  // Not the message, nor a bare "otp" in the words: they name URLs and packages, and "otp" is a package.
+  const words = [header(err, 'npm-notice') ?? '', typeof err.body === 'string' ? err.body : JSON.stringify(err.body ?? '')].join(' ');
+  return /one-time pass|two-factor|\b2fa\b/i.test(words);
+}
+
+export const OTP_HINT =
+  'the registry asks for a one-time password, which an unattended worker cannot give: use a granular access token with "bypass two-factor authentication" (or an automation token) for NPM_TOKEN';
 
 function retryAfterMs(err: RegistryHttpError): number | undefined {
   const headers = err.headers;
@@ -68,6 +102,9 @@ export function createRegistryActivities(credentials: RegistryCredentials) {
     const said = httpError.message ?? String(err);
     const withStatus = status !== undefined && !said.startsWith(String(status)) ? `HTTP ${status}: ${said}` : said;
     const message = redact(`${action} ${target.name} on ${target.registry}: ${withStatus}`, target.registry);
+    if (asksForOtp(httpError)) {
+      return ApplicationFailure.create({ message: `${message} (${OTP_HINT})`, type: 'RegistryOtpRequired', nonRetryable: true, details: [status ?? 401] });
+    }
     if (status === 401 || status === 403) {
       const hint = credentials.tokenFor(target.registry) ? 'the token lacks the rights' : 'the worker holds no token for this registry (NPM_TOKEN)';
       return ApplicationFailure.create({ message: `${message} (${hint})`, type: 'RegistryAuthError', nonRetryable: true, details: [status] });
@@ -149,6 +186,11 @@ export function createRegistryActivities(credentials: RegistryCredentials) {
       const current = tags[input.tag];
       const differs = input.version === null ? current !== undefined : current !== input.version;
       if (!differs) return { changed: [], unchanged: [input.tag] };
+      // Compare-and-set as far as npm's API allows: the read above and the write below are separate
+      // requests, so this narrows the window to one round trip instead of a whole attempt.
+      if (input.from !== undefined && current !== input.from) {
+        return { changed: [], unchanged: [], conflict: { tag: input.tag, expected: input.from, found: current ?? null } };
+      }
       const tagPath = `${path}/${encodeURIComponent(input.tag)}`;
       await request(input, input.version === null ? 'remove dist-tag of' : 'move dist-tag of', (options) =>
         input.version === null

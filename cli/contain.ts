@@ -6,10 +6,10 @@ import type { IncidentRequest, IncidentView, Report } from '../core/incident';
 import { isContained } from '../core/incident';
 import { incidentId } from '../core/incident-id';
 import { oneCleanLine } from '../core/plan';
-import { parseReleaseSpec } from '../core/spec';
+import { InvalidSpecError, parseReleaseSpec, printable } from '../core/spec';
 import { reportAndAwaitOutcome, timelineQuery } from '../workflows/definitions';
 import type { incidentWorkflow } from '../workflows/incident';
-import { renderEntry, renderStatus } from './render';
+import { renderEntry, renderStatus, terminalSafe } from './render';
 
 export interface ReportOptions {
   spec: string;
@@ -32,9 +32,33 @@ export interface Output {
 
 export const DEFAULT_REASON = 'reported compromised by the on-call engineer';
 
-/** Parses and validates everything before any workflow starts; throws a one-line error on bad input. */
+const CONTAINMENT_ID = /^incident-(.+)@([^@]+)-([0-9a-f]{8})(-dry-run)?$/;
+
+/**
+ * The releases a containment incident id names (`incident-<name>@<v1,v2,...>-<hash>`), checked by
+ * making the id again for this registry: a report on it approves exactly those releases there. Undefined
+ * when the argument is no such id.
+ */
+function releasesOfIncidentId(spec: string, registry: string): { name: string; versions: string[] } | undefined {
+  const match = CONTAINMENT_ID.exec(spec);
+  if (!match) return undefined;
+  const [, name, list] = match;
+  const versions = list!.split(',').map((version) => parseReleaseSpec(`${name}@${version}`).version);
+  if (incidentId(registry, name!, versions, match[4] !== undefined) !== spec) {
+    throw new InvalidSpecError(`${printable(spec)} is not an incident of ${printable(registry)} (check --registry)`);
+  }
+  return { name: name!, versions };
+}
+
+/**
+ * Parses and validates everything before any workflow starts; throws a one-line error on bad input.
+ * The spec is a release (`name@version`) or a containment incident's id, whose releases it reports (the
+ * approval a held incident of several versions waits for).
+ */
 export function incidentRequestFor(options: ReportOptions): IncidentRequest {
-  const release = parseReleaseSpec(options.spec);
+  const named = releasesOfIncidentId(options.spec, options.registry);
+  const release = named === undefined ? parseReleaseSpec(options.spec) : { name: named.name, version: named.versions[0]! };
+  const versions = named?.versions ?? [release.version];
   const reason = oneCleanLine(options.reason ?? DEFAULT_REASON);
   if (!reason) throw new Error('--reason is empty');
   const report: Report = {
@@ -44,10 +68,10 @@ export function incidentRequestFor(options: ReportOptions): IncidentRequest {
     at: new Date().toISOString(),
   };
   return {
-    incident: incidentId(options.registry, release.name, [release.version], options.dryRun),
+    incident: incidentId(options.registry, release.name, versions, options.dryRun),
     registry: options.registry,
     name: release.name,
-    versions: [release.version],
+    versions,
     dryRun: options.dryRun,
     report,
   };
@@ -147,9 +171,10 @@ export async function contain(client: Client, request: IncidentRequest, options:
       timeline: view.timeline,
     }));
   } else {
-    if (!isNew) output.err(`joined the existing incident (first reported by ${view.reports[0]?.requestedBy ?? 'unknown'})`);
+    if (!isNew) output.err(`joined the existing incident (first reported by ${terminalSafe(view.reports[0]?.requestedBy ?? 'unknown')})`);
     output.out(renderStatus(view));
   }
   if (view.status === 'planned') return 0;
+  // held and recorded: nothing was written, a person decides (this report did not approve it).
   return isContained(view) ? 0 : 1;
 }

@@ -1,6 +1,6 @@
 // Everything the CLI prints about an incident goes through here: alert and registry text is untrusted,
 // so control characters (ANSI escapes, carriage returns, bidi overrides) never reach the terminal raw.
-import type { IncidentView, TimelineEntry } from '../core/incident';
+import { KEPT_FIRST_TIMELINE_ENTRIES, type IncidentView, type TimelineEntry } from '../core/incident';
 import type { WatchView } from '../workflows/watch-incident';
 
 // eslint-disable-next-line no-control-regex
@@ -35,6 +35,10 @@ export function renderStatus(view: IncidentView): string {
       return `dry run: ${terminalSafe(release)} would be contained; nothing was written`;
     case 'failed':
       return `NOT contained: ${terminalSafe(release)}: ${terminalSafe(view.failure ?? 'failed')}`;
+    case 'held':
+      return `HELD for a person, nothing written: ${terminalSafe(release)}: ${terminalSafe(view.failure ?? 'over-broad')}`;
+    case 'recorded':
+      return `recorded, nothing written: ${terminalSafe(release)}: ${terminalSafe(view.failure ?? 'no report authorises a write')}`;
     default:
       return `in progress: ${terminalSafe(release)}`;
   }
@@ -45,12 +49,29 @@ export function renderTimeline(view: IncidentView): string {
     `incident ${terminalSafe(view.incident)}`,
     `  release   ${terminalSafe(view.name)}@${terminalSafe(view.versions.join(', '))} on ${terminalSafe(view.registry)}`,
     `  status    ${view.status}${view.failure ? `: ${terminalSafe(view.failure)}` : ''}`,
-    `  reports   ${view.reports.map((r) => terminalSafe(r.requestedBy)).join(', ')}`,
+    `  reports   ${reportsLine(view)}`,
+    ...(view.approvedBy ? [`  approved  by ${terminalSafe(view.approvedBy)}`] : []),
     `  started   ${view.startedAt}${view.endedAt ? `, ended ${view.endedAt}` : ''}`,
     '',
-    ...view.timeline.map(renderEntry),
+    ...timelineLines(view),
   ];
   return lines.join('\n');
+}
+
+function reportsLine(view: IncidentView): string {
+  const names = view.reports.map((r) => terminalSafe(r.requestedBy));
+  const total = view.reportCount ?? view.reports.length;
+  if (total <= view.reports.length) return names.join(', ');
+  // The view keeps the first report and the latest ones.
+  return `${total} in all: ${names[0] ?? ''}, … ${total - view.reports.length} not kept …, ${names.slice(1).join(', ')}`;
+}
+
+function timelineLines(view: IncidentView): string[] {
+  const lines = view.timeline.map(renderEntry);
+  if (!view.timelineDropped) return lines;
+  // The first entries are kept, then the latest: the gap is between them.
+  const at = Math.min(KEPT_FIRST_TIMELINE_ENTRIES, lines.length);
+  return [...lines.slice(0, at), `…  ${view.timelineDropped} timeline entries not kept  …`, ...lines.slice(at)];
 }
 
 /** An incident that records alerts for a person: what it is about and every report, oldest first. */

@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { BlastRadius } from '../core/blast-radius';
 import type { IncidentView } from '../core/incident';
 import { incidentId } from '../core/incident-id';
+import { incidentMarker } from '../core/plan';
 import type { ReleaseProvenance } from '../core/release-index';
 import { startIntake, type RunningIntake } from '../server/index';
 import { npmSbom } from '../stack/npm-cli';
@@ -140,7 +141,9 @@ describe('blast radius by build and publisher', () => {
       const outcome = await pollUntil(() => client.workflow.getHandle(containment).query(timelineQuery), (v: IncidentView) => v.status !== 'running');
       expect(outcome.status).toBe('verified');
       const seen = await npmView(npmCli(registry.url), '@acme/core', ['1.2.2', '1.2.3']);
-      expect(seen.deprecated['1.2.3']).toMatch(/built by run 9100000666 attempt 2/);
+      // Our template with this incident's marker; "built by run …" is on the timeline, not on the registry.
+      expect(seen.deprecated['1.2.3']).toContain(incidentMarker(containment));
+      expect(outcome.reports[0]!.reason).toMatch(/built by run 9100000666 attempt 2/);
       expect(seen.deprecated['1.2.2']).toBeUndefined();
       expect(seen.distTags.latest).toBe('1.2.2');
     });

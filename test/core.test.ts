@@ -64,7 +64,7 @@ describe('packument reduction', () => {
 });
 
 describe('containment planning', () => {
-  const message = deprecationMessage('incident-x', 'stolen token');
+  const message = deprecationMessage('incident-x', { reason: 'stolen token' });
 
   it('deprecates the affected version and moves latest to the highest safe release', () => {
     const plan = planContainment(core, ['1.2.3'], message);
@@ -102,12 +102,12 @@ describe('containment planning', () => {
 
   it('leaves a message this incident wrote earlier, whatever reason it gave, and rewrites anyone else\'s', () => {
     const marker = incidentMarker('incident-x');
-    const earlier = { ...core, deprecated: { ...core.deprecated, '1.2.3': deprecationMessage('incident-x', 'first reason') }, distTags: { latest: '1.2.2' } };
-    const plan = planContainment(earlier, ['1.2.3'], deprecationMessage('incident-x', 'second reason'), marker);
+    const earlier = { ...core, deprecated: { ...core.deprecated, '1.2.3': deprecationMessage('incident-x', { reason: 'first reason' }) }, distTags: { latest: '1.2.2' } };
+    const plan = planContainment(earlier, ['1.2.3'], deprecationMessage('incident-x', { reason: 'second reason' }), marker);
     expect(plan.deprecate).toEqual([]);
     expect(verifyContainment(plan, earlier).every((c) => c.ok)).toBe(true);
-    const other = { ...earlier, deprecated: { '1.2.3': deprecationMessage('incident-y', 'another incident') } };
-    expect(planContainment(other, ['1.2.3'], deprecationMessage('incident-x', 'second reason'), marker).deprecate).toEqual(['1.2.3']);
+    const other = { ...earlier, deprecated: { '1.2.3': deprecationMessage('incident-y', { reason: 'another incident' }) } };
+    expect(planContainment(other, ['1.2.3'], deprecationMessage('incident-x', { reason: 'second reason' }), marker).deprecate).toEqual(['1.2.3']);
   });
 
   it('plans no write for a version already carrying the incident message', () => {
@@ -119,7 +119,7 @@ describe('containment planning', () => {
 });
 
 describe('verification', () => {
-  const message = deprecationMessage('incident-x', 'stolen token');
+  const message = deprecationMessage('incident-x', { reason: 'stolen token' });
   const plan = planContainment(core, ['1.2.3'], message);
 
   it('passes only when the registry shows the deprecation and the moved tag', () => {
@@ -141,7 +141,7 @@ describe('verification', () => {
 
 describe('untrusted text', () => {
   it('keeps deprecation messages to one clean, bounded line', () => {
-    const message = deprecationMessage('incident-x', 'line one\nline two\u001b[31m red \u202e reversed' + 'x'.repeat(1000));
+    const message = deprecationMessage('incident-x', { reason: 'line one\nline two\u001b[31m red \u202e reversed' + 'x'.repeat(1000) });
     for (const unsafe of ['\n', '\u001b', '\u202e']) expect(message).not.toContain(unsafe);
     expect(message.length).toBeLessThanOrEqual(300);
     expect(oneCleanLine('  a \t b  ')).toBe('a b');

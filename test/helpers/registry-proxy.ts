@@ -16,6 +16,8 @@ export interface RegistryProxy {
   writes(): SeenRequest[];
   /** The next matching request goes through to the registry; its answer is withheld. Resolves once the registry has answered. */
   holdNext(match: (req: SeenRequest) => boolean): Promise<SeenRequest>;
+  /** Sends the withheld answers after all: a slow answer rather than a lost one. */
+  releaseHeld(): void;
   close(): Promise<void>;
 }
 
@@ -23,7 +25,7 @@ export async function startRegistryProxy(upstream: string): Promise<RegistryProx
   const target = new URL(upstream);
   const seen: SeenRequest[] = [];
   let hold: { match: (req: SeenRequest) => boolean; reached: (req: SeenRequest) => void } | undefined;
-  const withheld: ServerResponse[] = [];
+  const withheld: { res: ServerResponse; send(): void }[] = [];
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -41,13 +43,16 @@ export async function startRegistryProxy(upstream: string): Promise<RegistryProx
           const answer: Buffer[] = [];
           upstreamRes.on('data', (chunk: Buffer) => answer.push(chunk));
           upstreamRes.on('end', () => {
+            const send = () => {
+              res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+              res.end(Buffer.concat(answer));
+            };
             if (holding) {
-              withheld.push(res);
+              withheld.push({ res, send });
               holding.reached(entry);
               return;
             }
-            res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-            res.end(Buffer.concat(answer));
+            send();
           });
         },
       );
@@ -69,8 +74,11 @@ export async function startRegistryProxy(upstream: string): Promise<RegistryProx
         hold = { match, reached };
       });
     },
+    releaseHeld() {
+      for (const held of withheld.splice(0)) held.send();
+    },
     close() {
-      for (const res of withheld) res.destroy();
+      for (const { res } of withheld) res.destroy();
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
     },
