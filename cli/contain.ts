@@ -9,7 +9,7 @@ import { oneCleanLine } from '../core/plan';
 import { parseReleaseSpec } from '../core/spec';
 import { reportAndAwaitOutcome, timelineQuery } from '../workflows/definitions';
 import type { incidentWorkflow } from '../workflows/incident';
-import { renderEntry, renderStatus } from './render';
+import { renderEntry, renderStatus, terminalSafe } from './render';
 
 export interface ReportOptions {
   spec: string;
@@ -148,7 +148,7 @@ export async function contain(client: Client, request: IncidentRequest, options:
       timeline: view.timeline,
     }));
   } else {
-    if (!isNew) output.err(`joined the existing incident (first reported by ${view.reports[0]?.requestedBy ?? 'unknown'})`);
+    if (!isNew) output.err(`joined the existing incident (first reported by ${terminalSafe(view.reports[0]?.requestedBy ?? 'unknown')})`);
     output.out(renderStatus(view));
   }
   if (view.status === 'planned') return 0;
