@@ -2,7 +2,7 @@
 // commands load Temporal's client, which files `affected --osv` reads, and which registries the
 // worker sends its token to.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NormalizedAlert } from '../core/alert';
@@ -150,6 +150,12 @@ describe('quarantine affected --osv FILE', () => {
       expect(Date.now() - started).toBeLessThan(20_000);
       expect((await runCli(['affected', '--osv', '/dev/zero'], { QUARANTINE_DATA_DIR: dir })).stderr.split('\n')[0]).toBe('quarantine affected: /dev/zero: not a regular file');
     } finally {
+      // A reader still blocked on the FIFO (the old behaviour) gets its end of file and exits.
+      try {
+        closeSync(openSync(join(dir, 'advisory.json'), constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // No reader is waiting: nothing to release.
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);

@@ -124,6 +124,7 @@ describe('quarantine worker on a server without the search attributes', () => {
   it('refuses to start, in one line, when one has the wrong type', async () => {
     await operator.operatorService.addSearchAttributes({ namespace: 'wrong-type', searchAttributes: { QuarantineStatus: TEXT } });
     const worker = await startUntilReadyOrExit(CLI, ['worker'], { ...workerEnv(), TEMPORAL_NAMESPACE: 'wrong-type' }, READY);
+    await worker.stop();
     expectOneLineRefusal({ code: worker.exitCode, stderr: worker.stderr() }, /^quarantine worker: namespace "wrong-type" on 127\.0\.0\.1:\d+ has search attributes of the wrong type \(QuarantineStatus is Text, quarantine needs Keyword\)/);
     // Nothing was added beside the wrong one.
     expect(await customAttributes('wrong-type')).toEqual({ QuarantineStatus: TEXT });
@@ -131,6 +132,7 @@ describe('quarantine worker on a server without the search attributes', () => {
 
   it('refuses to start, in one line, on a namespace that does not exist', async () => {
     const worker = await startUntilReadyOrExit(CLI, ['worker'], { ...workerEnv(), TEMPORAL_NAMESPACE: 'no-such-namespace' }, READY);
+    await worker.stop();
     expectOneLineRefusal(
       { code: worker.exitCode, stderr: worker.stderr() },
       /^quarantine worker: Temporal at 127\.0\.0\.1:\d+ has no namespace "no-such-namespace": create it \(temporal operator namespace create --address 127\.0\.0\.1:\d+ --namespace no-such-namespace\) or set TEMPORAL_NAMESPACE$/,
@@ -140,6 +142,7 @@ describe('quarantine worker on a server without the search attributes', () => {
   it('refuses to start, in one line, when nothing listens at the address', async () => {
     const closed = `127.0.0.1:${await freePort()}`;
     const worker = await startUntilReadyOrExit(CLI, ['worker'], { ...workerEnv(), TEMPORAL_ADDRESS: closed }, READY);
+    await worker.stop();
     expectOneLineRefusal({ code: worker.exitCode, stderr: worker.stderr() }, new RegExp(`^quarantine worker: cannot reach Temporal at ${closed} \\(connection refused\\)`));
   }, 120_000);
 });
