@@ -23,14 +23,18 @@ RUN npm run build
 FROM node:24.19.0-bookworm-slim@sha256:a9f5f7c91a432850b2a8a7797adf5eadb6c733ceed61167806cee7ea7fbc29df AS runtime
 ARG NPM_VERSION
 RUN npm install --global --no-audit --no-fund "npm@${NPM_VERSION}" && npm cache clean --force
-ENV NODE_ENV=production
+ENV NODE_ENV=production QUARANTINE_DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-# Production dependencies ship prebuilt (Temporal's core bridge included): no install script runs here.
+# No install script runs here: Temporal's core bridge ships prebuilt, and better-sqlite3's binding is
+# the one its install script compiled in the build stage, on the same base image (same Node ABI, same
+# libc). test/runtime-image.test.ts assembles this stage from these lines, without Docker.
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
-# The intake's journal lives in /data (a volume); a fresh volume takes this folder's owner.
+COPY --from=build /app/node_modules/better-sqlite3/build/Release/better_sqlite3.node ./node_modules/better-sqlite3/build/Release/better_sqlite3.node
+# The data directory (QUARANTINE_DATA_DIR=/data, a volume the intake and the worker share): the
+# intake's journal and the release index. A fresh volume takes this folder's owner.
 RUN mkdir /data && chown node:node /data
 # The code stays root-owned, so the process that holds the registry token cannot rewrite it.
 USER node

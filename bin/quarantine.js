@@ -17,6 +17,12 @@ const output = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
+// A promise nobody awaited (a call the command stopped waiting for) must not end the process with a
+// raw dump of a gRPC error: one line, exit status 1.
+process.on('unhandledRejection', (err) => {
+  output.err(`quarantine: ${err instanceof Error ? err.message : String(err)}`.split('\n')[0]);
+  process.exit(1);
+});
 require(main)
   .main(process.argv.slice(2), output)
   .then(

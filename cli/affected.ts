@@ -1,6 +1,6 @@
 // `quarantine affected`: which of our releases an alert reaches, answered from the release index
 // (SBOMs and provenance in QUARANTINE_DATA_DIR). Reads only; it never contains anything.
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import sjson from 'secure-json-parse';
 import * as semver from 'semver';
@@ -46,10 +46,31 @@ export function componentQueryFromSpec(spec: string): ComponentQuery {
   return { name, versions: [], ranges: [range], osvRanges: [] };
 }
 
+/**
+ * Reads a regular file of at most `limit` bytes, checked before reading: a FIFO, a device or a huge
+ * file is refused instead of blocking or filling memory. O_NONBLOCK keeps the open of a FIFO from
+ * waiting for a writer; it changes nothing for a regular file.
+ */
+function readBoundedFile(file: string, limit: number): string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`${printable(file)}: ${code === 'ENOENT' ? 'no such file' : printable((err as Error).message)}`);
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new UsageError(`${printable(file)}: not a regular file`);
+    if (stat.size > limit) throw new UsageError(`${printable(file)}: larger than ${limit} bytes`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function componentQueriesFromOsv(file: string): { queries: ComponentQuery[]; ids: string[] } {
-  if (!existsSync(file)) throw new UsageError(`${printable(file)}: no such file`);
-  const text = readFileSync(file, 'utf8');
-  if (text.length > MAX_OSV_BYTES) throw new UsageError(`${printable(file)}: larger than ${MAX_OSV_BYTES} bytes`);
+  const text = readBoundedFile(file, MAX_OSV_BYTES);
   let body: unknown;
   try {
     body = sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });

@@ -127,6 +127,7 @@ export async function contain(client: Client, request: IncidentRequest, options:
   const outcome = client.workflow.executeUpdateWithStart(reportAndAwaitOutcome, { args: [request.report], startWorkflowOperation });
   outcome.catch(() => undefined);
   const finished = Promise.race([outcome, deadline]);
+  finished.catch(() => undefined);
 
   let runId: string | undefined;
   let printed = 0;

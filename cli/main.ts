@@ -1,16 +1,14 @@
 // The `quarantine` command: one file per command beside this one; this file only dispatches.
 import { parseArgs } from 'node:util';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY } from '../core/registry-url';
 import { printable } from '../core/spec';
-import { TASK_QUEUE } from '../workflows/definitions';
-import { connectClient } from './client';
-import { close } from './close';
 import type { IncidentRequest } from '../core/incident';
-import { contain, incidentRequestFor, type Output } from './contain';
-import { incidentIdFromArgument, timeline } from './timeline';
+import { describeTemporalFailure, REFUSED_EXIT_CODE, TemporalRefusal, type TemporalTarget } from '../worker/temporal-refusal';
+import type { Output } from './contain';
 
-const USAGE = `quarantine: contain a compromised npm release in seconds
+// Temporal's client is a large module graph (gRPC, protobuf): only the commands that talk to Temporal
+// load it, below, so `affected`, `sbom` and `provenance` start as fast as the index they read.
+const usage = (taskQueue: string) => `quarantine: contain a compromised npm release in seconds
 
 usage:
   quarantine <name>@<version> [--reason TEXT] [--registry URL] [--dry-run] [--json]
@@ -35,13 +33,14 @@ environment:
   QUARANTINE_REGISTRY      registry URL (default ${PUBLIC_NPM_REGISTRY})
   NPM_TOKEN                the registry token, read by the worker only
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*   the Temporal connection
-  QUARANTINE_TASK_QUEUE    task queue (default ${TASK_QUEUE})
+  QUARANTINE_TASK_QUEUE    task queue (default ${taskQueue})
   QUARANTINE_DATA_DIR      the release index and the intake journal (default ~/.local/share/quarantine)
 
 options:
   --wait SECONDS           stop following after this long (the incident goes on; default 600)
 
-exit status: 0 contained (or dry run planned), 1 not contained, 2 bad input, 3 gave up waiting`;
+exit status: 0 contained (or dry run planned), 1 not contained, 2 bad input, 3 gave up waiting,
+  ${REFUSED_EXIT_CODE} Temporal unreachable or refused (address, namespace, permission, search attributes)`;
 
 export async function main(argv: string[], output: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   // These only read and write the local release index: their own options, no Temporal.
@@ -71,8 +70,9 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
+  const { TASK_QUEUE } = await import('../workflows/definitions');
   if (values.help || command === undefined || command === 'help') {
-    (command === undefined && !values.help ? output.err : output.out)(USAGE);
+    (command === undefined && !values.help ? output.err : output.out)(usage(TASK_QUEUE));
     return command === undefined && !values.help ? 2 : 0;
   }
   const taskQueue = env.QUARANTINE_TASK_QUEUE || TASK_QUEUE;
@@ -89,8 +89,19 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
   }
 
   if (command === 'worker') {
+    try {
+      // Bad settings are bad input, said before anything connects.
+      (await import('../worker/config')).workerConfigFromEnv(env);
+    } catch (err) {
+      output.err(`quarantine worker: ${printable((err as Error).message)}`);
+      return 2;
+    }
     const { runWorker } = await import('../worker/index');
-    await runWorker(env, output.err);
+    try {
+      await runWorker(env, output.err);
+    } catch (err) {
+      return refused(err, output, 'quarantine worker');
+    }
     return 0;
   }
   if (command === 'serve') {
@@ -113,9 +124,9 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
   let request: IncidentRequest | undefined;
   try {
     if (takesIncident) {
-      incident = incidentIdFromArgument(rest[0]!, registry);
+      incident = (await import('./timeline')).incidentIdFromArgument(rest[0]!, registry);
     } else {
-      request = incidentRequestFor({ spec: command, reason: values.reason, registry, dryRun: values['dry-run'] });
+      request = (await import('./contain')).incidentRequestFor({ spec: command, reason: values.reason, registry, dryRun: values['dry-run'] });
       incident = request.incident;
     }
   } catch (err) {
@@ -123,18 +134,35 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
     return 2;
   }
 
-  const { client, close: disconnect } = await connectClient();
+  let connected;
   try {
-    if (command === 'close') return await close(client, incident, values.reason, output);
-    if (request === undefined) return await timeline(client, incident, values.json, output);
-    return await contain(client, request, { json: values.json, taskQueue, waitMs }, output);
+    connected = await (await import('./client')).connectClient();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) {
+    return refused(err, output);
+  }
+  const { client, target, close: disconnect } = connected;
+  try {
+    if (command === 'close') return await (await import('./close')).close(client, incident, values.reason, output);
+    if (request === undefined) return await (await import('./timeline')).timeline(client, incident, values.json, output);
+    return await (await import('./contain')).contain(client, request, { json: values.json, taskQueue, waitMs }, output);
+  } catch (err) {
+    if (err instanceof Error && err.name === 'WorkflowNotFoundError') {
       output.err(`quarantine: no such incident: ${printable(incident)}`);
       return 2;
     }
-    throw err;
+    return refused(err, output, 'quarantine', target);
   } finally {
     await disconnect();
   }
+}
+
+/**
+ * Temporal's refusals as one line (worded where they happened, or by describeTemporalFailure), exit
+ * status REFUSED_EXIT_CODE; anything else is rethrown (a bug of ours says what it is).
+ */
+function refused(err: unknown, output: Output, prefix = 'quarantine', target?: TemporalTarget): number {
+  const line = err instanceof TemporalRefusal ? err.message : target && describeTemporalFailure(err, target);
+  if (line === undefined) throw err;
+  output.err(`${prefix}: ${line}`);
+  return REFUSED_EXIT_CODE;
 }

@@ -1,18 +1,45 @@
 // `quarantine timeline <incident | name@version>`: the audit timeline of one incident.
 import type { Client } from '@temporalio/client';
 import { incidentId } from '../core/incident-id';
-import { parseReleaseSpec } from '../core/spec';
+import { parseReleaseSpec, printable } from '../core/spec';
 import { readAnyIncidentView } from './incident-view';
 import type { Output } from './contain';
 import { renderTimeline, renderWatch } from './render';
 
-/** Incident ids as the CLI and the intake make them; anything else must be a release spec. */
-const INCIDENT_ID = /^(incident|dependency|review|token|withdrawn)-/;
+/**
+ * Every kind of incident id: containments (`incident-`, from the CLI and the intake) and the watch
+ * incidents the intake opens (core/intake.ts routeAlert).
+ */
+export const INCIDENT_ID_PREFIXES = ['incident', 'review', 'dependency', 'compromised-build', 'token', 'withdrawn'] as const;
+const KNOWN_PREFIX = new RegExp(`^(${INCIDENT_ID_PREFIXES.join('|')})-.`);
+/** Ids end in a hash of what they are about (and a dry run's marker): a release spec almost never does. */
+const ID_SUFFIX = /-[0-9a-f]{8}(-dry-run)?$/;
+/** Temporal's default limit on a workflow id. */
+const MAX_INCIDENT_ID_LENGTH = 1000;
 
+/**
+ * The incident an argument names: an incident id of any kind as printed by the CLI, the intake and
+ * the timeline, or a release (`name@version`) for the containment incident of that release. A
+ * package whose name starts like an id (`dependency-cruiser@16.3.0`) is still a release.
+ */
 export function incidentIdFromArgument(argument: string, registry: string): string {
-  if (INCIDENT_ID.test(argument)) return argument;
-  const release = parseReleaseSpec(argument);
-  return incidentId(registry, release.name, [release.version]);
+  let release: ReturnType<typeof parseReleaseSpec> | undefined;
+  let notARelease: Error | undefined;
+  try {
+    release = parseReleaseSpec(argument);
+  } catch (err) {
+    notARelease = err as Error;
+  }
+  const looksLikeId = KNOWN_PREFIX.test(argument);
+  if (looksLikeId && (release === undefined || ID_SUFFIX.test(argument))) {
+    // eslint-disable-next-line no-control-regex
+    if (argument.length > MAX_INCIDENT_ID_LENGTH || /[\u0000-\u001f\u007f-\u009f]/.test(argument)) {
+      throw new Error(`"${printable(argument.slice(0, 80))}${argument.length > 80 ? '…' : ''}" is not an incident id`);
+    }
+    return argument;
+  }
+  if (release !== undefined) return incidentId(registry, release.name, [release.version]);
+  throw new Error(`${notARelease?.message ?? 'not a release'}; or give an incident id (${INCIDENT_ID_PREFIXES.map((p) => `${p}-…`).join(', ')})`);
 }
 
 export async function timeline(client: Client, incident: string, json: boolean, output: Output): Promise<number> {

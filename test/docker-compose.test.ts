@@ -86,6 +86,7 @@ const REQUIRED = {
   POSTGRES_PASSWORD: 'compose-test-password',
   GITHUB_WEBHOOK_SECRETS: 'compose-test-github-secret',
   QUARANTINE_WEBHOOK_SECRETS: 'whsec_Y29tcG9zZS10ZXN0LXN0YW5kYXJkLXdlYmhvb2tz',
+  QUARANTINE_OWNED_PACKAGES: '@acme/*',
 };
 
 async function render(vars: Record<string, string>): Promise<Rendered> {
@@ -128,6 +129,30 @@ describe('docker-compose.yml', () => {
       expect(outcome.code).not.toBe(0);
       expect(outcome.stderr).toContain(missing);
     }
+  });
+
+  it('refuses to start the intake without QUARANTINE_OWNED_PACKAGES (serve would refuse), naming it', async () => {
+    const vars: Record<string, string> = { ...REQUIRED };
+    delete vars.QUARANTINE_OWNED_PACKAGES;
+    const outcome = await compose(['config', '-q'], vars);
+    expect(outcome.code).not.toBe(0);
+    expect(outcome.stderr).toContain('QUARANTINE_OWNED_PACKAGES must be set');
+    expect(service(await rendered(), 'intake').environment?.QUARANTINE_OWNED_PACKAGES).toBe('@acme/*');
+  });
+
+  it('gives the intake and the worker one data directory on one named volume: the index SBOMs go to is the one blast radii read', async () => {
+    const config = await rendered();
+    const dataMount = (name: string) => {
+      const svc = service(config, name);
+      const mounts = (svc.volumes ?? []).map(String).filter((v) => v.split(':')[1] === svc.environment?.QUARANTINE_DATA_DIR);
+      expect({ name, mounts: mounts.length }).toEqual({ name, mounts: 1 });
+      return mounts[0]!.split(':')[0];
+    };
+    expect(service(config, 'worker').environment?.QUARANTINE_DATA_DIR).toBe('/data');
+    expect(service(config, 'intake').environment?.QUARANTINE_DATA_DIR).toBe('/data');
+    const volume = dataMount('intake');
+    expect(dataMount('worker')).toBe(volume);
+    expect(Object.keys(config.volumes ?? {})).toContain(volume);
   });
 
   it('runs quarantine serve beside the worker, its journal on a volume', async () => {
@@ -269,6 +294,13 @@ describe('Dockerfile', () => {
     expect(runs.some((args) => /\bnpm (install|i)\b(?!.*--global)/.test(args))).toBe(false);
     const runtimeRuns = runtime.filter((step) => step.keyword === 'RUN').map((step) => step.args);
     expect(runtimeRuns.some((args) => /\bnpm ci\b/.test(args) && args.includes('--omit=dev') && args.includes('--ignore-scripts'))).toBe(true);
+  });
+
+  it('ships the better-sqlite3 binding its build stage compiled, on the same base image', () => {
+    const froms = steps.filter((step) => step.keyword === 'FROM').map((step) => step.args.split(/\s+/)[0]);
+    expect(new Set(froms).size).toBe(1);
+    const copies = runtime.filter((step) => step.keyword === 'COPY').map((step) => step.args);
+    expect(copies).toContain('--from=build /app/node_modules/better-sqlite3/build/Release/better_sqlite3.node ./node_modules/better-sqlite3/build/Release/better_sqlite3.node');
   });
 
   it('runs as a non-root user', () => {

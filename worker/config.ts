@@ -30,9 +30,33 @@ function jsonFile(variable: string, path: string | undefined): unknown {
   }
 }
 
+/** The variable that lets a token go to a plain-http registry beyond this machine (loudly). */
+export const ALLOW_HTTP_TOKEN = 'QUARANTINE_ALLOW_HTTP_REGISTRY_TOKEN';
+
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * A token sent over plain http can be read by anyone on the path, and it can deprecate our releases.
+ * Refused unless the registry is on this machine (the local Verdaccio) or ALLOW_HTTP_TOKEN=1 says
+ * the network is trusted; then the answer is the warning the worker prints at start.
+ */
+export function cleartextTokenWarning(registry: string, token: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  const url = new URL(registry);
+  if (!token || url.protocol !== 'http:' || isLoopback(url.hostname)) return undefined;
+  const warning = `NPM_TOKEN would travel in cleartext to ${url.host} (QUARANTINE_REGISTRY is http://)`;
+  if (env[ALLOW_HTTP_TOKEN] !== '1') {
+    throw new Error(`${warning}: use the registry's https:// URL, or set ${ALLOW_HTTP_TOKEN}=1 if the network to it is trusted`);
+  }
+  return `WARNING: ${warning}; allowed by ${ALLOW_HTTP_TOKEN}=1`;
+}
+
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const registry = normalizeRegistryUrl(env.QUARANTINE_REGISTRY || PUBLIC_NPM_REGISTRY);
   const token = env.NPM_TOKEN || undefined;
+  cleartextTokenWarning(registry, token, env);
   return {
     registry,
     taskQueue: env.QUARANTINE_TASK_QUEUE || TASK_QUEUE,

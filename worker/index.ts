@@ -12,7 +12,10 @@ import { createRegistryActivities } from '../activities/registry';
 import { createReleaseIndexActivities } from '../activities/release-index';
 import type { ReleaseIndex, ReleaseIndexWriter } from '../core/release-index';
 import { openReleaseIndex } from '../store/sqlite-store';
-import { workerConfigFromEnv, type WorkerConfig } from './config';
+import { cleartextTokenWarning, workerConfigFromEnv, type WorkerConfig } from './config';
+import { createCommand, ensureSearchAttributes } from './search-attributes';
+import { describeTemporalFailure, TemporalRefusal, type TemporalTarget } from './temporal-refusal';
+import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { WORKFLOW_BUNDLE_PATH } from './bundle';
 
 export interface CreateWorkerOptions {
@@ -71,15 +74,35 @@ export function createWorker({ connection, namespace, config, overrides }: Creat
   });
 }
 
-/** `quarantine worker`: connects with @temporalio/envconfig settings and runs until SIGINT/SIGTERM. */
+/**
+ * `quarantine worker`: connects with @temporalio/envconfig settings, makes sure the namespace has the
+ * incidents' search attributes, and runs until SIGINT/SIGTERM. Whatever Temporal refuses at start
+ * comes out as a TemporalRefusal: one line saying what to do.
+ */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = console.error): Promise<void> {
   const config = workerConfigFromEnv(env);
+  const warning = cleartextTokenWarning(config.registry, env.NPM_TOKEN || undefined, env);
   const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
-  const connection = await NativeConnection.connect(connectionOptions);
+  const target: TemporalTarget = { address: connectionOptions.address ?? 'localhost:7233', namespace };
+  const refusal = (err: unknown) => {
+    const line = describeTemporalFailure(err, target);
+    return line === undefined ? err : new TemporalRefusal(line);
+  };
+  const connection = await NativeConnection.connect(connectionOptions).catch((err: unknown) => {
+    throw refusal(err);
+  });
   try {
-    const worker = await createWorker({ connection, namespace, config });
-    log(`quarantine worker: task queue ${config.taskQueue} on ${connectionOptions.address ?? 'localhost:7233'}/${namespace}, registry ${config.registry}${env.NPM_TOKEN ? ' (token set)' : ' (no NPM_TOKEN: read-only)'}`);
-    await worker.run();
+    const check = await ensureSearchAttributes(connection.operatorService, target);
+    if (check.outcome === 'created') log(`quarantine worker: created the search attributes ${check.names.join(', ')} on namespace ${namespace}`);
+    if (check.outcome === 'unchecked') log(`quarantine worker: could not list the namespace's search attributes (${check.reason}); incidents fail if ${SEARCH_ATTRIBUTES.map((key) => key.name).join(', ')} are missing: ${createCommand(target, SEARCH_ATTRIBUTES)}`);
+    const worker = await createWorker({ connection, namespace, config }).catch((err: unknown) => {
+      throw refusal(err);
+    });
+    if (warning) log(`quarantine worker: ${warning}`);
+    log(`quarantine worker: task queue ${config.taskQueue} on ${target.address}/${namespace}, registry ${config.registry}${env.NPM_TOKEN ? ' (token set)' : ' (no NPM_TOKEN: read-only)'}`);
+    await worker.run().catch((err: unknown) => {
+      throw refusal(err);
+    });
   } finally {
     await connection.close();
   }
