@@ -5,8 +5,11 @@
 // release's, as the CLI computes it), so that an exact report on our release reaches that release's
 // containment whatever arrived first; a review, dependency, build or token report joins only the
 // same kind; a withdrawn, dismissed or fixed report joins only a withdrawn incident, so that it can
-// never start or retry a write.
+// never start or retry a write. A report that may write joins only an incident started by one that
+// may write too: a watch incident assesses what its first report named, and a malware report must
+// not act on the versions a vulnerability named.
 import type { Route } from '../core/intake';
+import { reportAuthorizesWrites } from '../core/write-authority';
 
 export interface Assignment {
   route: Route;
@@ -44,7 +47,7 @@ export class IncidentIndex {
         this.remember(route, route);
         return { route, isNew };
       }
-      if (existing) {
+      if (existing && (!reportAuthorizesWrites(route.report) || reportAuthorizesWrites(existing.request.report))) {
         const joined = { ...existing, key: route.key, aliasKeys: route.aliasKeys, report: route.report } as Route;
         this.remember(joined, existing);
         return { route: joined, isNew: false };

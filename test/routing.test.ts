@@ -1,8 +1,6 @@
 // Routing decisions without any server: which alerts may lead to a containment, which incident a
 // route joins (review finding H3's reproductions), how long ids get, and which packages a blast
 // radius leaves for a person (H4, M10).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { NormalizedAlert } from '../core/alert';
 import { parseGenericAlert } from '../core/alerts/generic';
 import { parseGithubDelivery } from '../core/alerts/github';
@@ -14,6 +12,7 @@ import { containmentsFor, routeAlert, type Route, type RoutingContext } from '..
 import type { ReleaseComponent, ReleaseIndex } from '../core/release-index';
 import { IncidentIndex, routeKind } from '../server/incident-index';
 import { openReleaseIndex } from '../store/sqlite-store';
+import { dependabotOnCore, GHSA, malwareAdvisoryOnCore, type Payload } from './helpers/github-payloads';
 
 const REGISTRY = 'http://registry.example/';
 const context = (deliveryId: string, owned: string[] = ['@acme/*']): RoutingContext => ({ owned, registry: REGISTRY, deliveryId, receivedAt: '2026-12-01T00:00:00.000Z' });
@@ -25,49 +24,6 @@ function alertsOf(parsed: ParsedDelivery): NormalizedAlert[] {
 const generic = (body: Record<string, unknown>): NormalizedAlert => alertsOf(parseGenericAlert({ severity: 'critical', title: 't', ...body }))[0]!;
 const routesOf = (alert: NormalizedAlert, deliveryId = 'd', owned?: string[]): Route[] => routeAlert(alert, context(deliveryId, owned));
 const summary = (route: Route) => ({ workflow: route.workflow, kind: routeKind(route), incident: route.incident });
-
-// GitHub's own example payloads, turned into the alerts of review finding H3.
-type Payload = Record<string, unknown>;
-const EXAMPLES = JSON.parse(readFileSync(join(__dirname, '..', 'node_modules', '@octokit', 'webhooks-examples', 'api.github.com', 'index.json'), 'utf8')) as { name: string; examples: Payload[] }[];
-const example = (event: string, pick: (p: Payload) => boolean): Payload => structuredClone(EXAMPLES.find((e) => e.name === event)!.examples.find(pick)!);
-const GHSA = 'GHSA-qqqq-4444-wwww';
-
-/** A consumer repository's Dependabot alert on @acme/core, by range, for GHSA (created, or closed as `fixed`). */
-export function dependabotOnCore(action: 'created' | 'fixed', repository = 'acme-consumer/app', number = 7): Payload {
-  const payload = example('dependabot_alert', (p) => p.action === 'created') as {
-    action: string;
-    alert: { number: number; state: string; dependency: { package: { name: string } }; security_advisory: { ghsa_id: string; cve_id: string | null; identifiers: unknown[]; cwes?: unknown[] }; security_vulnerability: { vulnerable_version_range: string; package: { name: string } } };
-    repository: { full_name: string };
-  };
-  payload.action = action;
-  payload.alert.state = action === 'created' ? 'open' : 'fixed';
-  payload.alert.number = number;
-  payload.repository.full_name = repository;
-  payload.alert.dependency.package.name = '@acme/core';
-  payload.alert.security_vulnerability.package.name = '@acme/core';
-  payload.alert.security_vulnerability.vulnerable_version_range = '>= 1.2.3, < 1.2.4';
-  payload.alert.security_advisory.ghsa_id = GHSA;
-  payload.alert.security_advisory.cve_id = null;
-  payload.alert.security_advisory.identifiers = [{ type: 'GHSA', value: GHSA }];
-  payload.alert.security_advisory.cwes = [{ cwe_id: 'CWE-506', name: 'Embedded Malicious Code' }];
-  return payload;
-}
-
-/** The global advisory GHSA: malware (CWE-506) in exactly @acme/core 1.2.3. */
-export function malwareAdvisoryOnCore(): Payload {
-  const payload = example('security_advisory', (p) => (p as { security_advisory?: { summary?: string } }).security_advisory?.summary === 'Unauthorized File Access in harp') as {
-    security_advisory: { ghsa_id: string; cve_id: string | null; identifiers: unknown[]; cwes: unknown[]; summary: string; withdrawn_at: string | null; vulnerabilities: { package: { name: string }; vulnerable_version_range: string }[] };
-  };
-  const adv = payload.security_advisory;
-  adv.ghsa_id = GHSA;
-  adv.cve_id = null;
-  adv.identifiers = [{ type: 'GHSA', value: GHSA }];
-  adv.cwes = [{ cwe_id: 'CWE-506', name: 'Embedded Malicious Code' }];
-  adv.summary = 'credential stealer in @acme/core 1.2.3';
-  adv.withdrawn_at = null;
-  adv.vulnerabilities = [{ ...adv.vulnerabilities[0]!, package: { ...adv.vulnerabilities[0]!.package, name: '@acme/core' }, vulnerable_version_range: '= 1.2.3' }];
-  return payload;
-}
 
 describe('routeAlert: only what may write goes to a containment', () => {
   it.each(['low', 'critical'])('sends a %s vulnerability on exact versions of our release to review, never to a containment', (severity) => {
@@ -159,6 +115,18 @@ describe('IncidentIndex: routes join only incidents of their own kind (review fi
     const [dependency] = index.assign(routesOf(generic({ id: 'vuln-2', kind: 'vulnerability', package: { name: '@acme/core', versions: ['1.2.3'] } }), 'c', []));
     expect(dependency).toMatchObject({ isNew: true });
     expect(routeKind(dependency!.route)).toBe('dependency');
+  });
+
+  it('a malware report never joins, by alias, a dependency incident a vulnerability started (it would act on the versions the vulnerability named)', () => {
+    const index = new IncidentIndex();
+    const [vulnerable] = index.assign(routesOf(generic({ id: 'vuln-4', kind: 'vulnerability', aliases: ['CVE-2026-4'], package: { name: 'left-pad', versions: ['1.3.0'] } }), 'a'));
+    const [malware] = index.assign(routesOf(generic({ id: 'mal-4', kind: 'malware', aliases: ['CVE-2026-4'], package: { name: 'left-pad', ranges: ['>=2.0.0 <2.0.2'] } }), 'b'));
+    expect(routeKind(malware!.route)).toBe('dependency');
+    expect(malware).toMatchObject({ isNew: true });
+    expect(malware!.route.incident).not.toBe(vulnerable!.route.incident);
+    // The other way round is fine: a vulnerability joining a malware incident never acts.
+    const [later] = index.assign(routesOf(generic({ id: 'vuln-5', kind: 'vulnerability', aliases: ['mal-4'], package: { name: 'left-pad', versions: ['2.0.1'] } }), 'c'));
+    expect(later).toMatchObject({ isNew: false, route: { incident: malware!.route.incident } });
   });
 
   it('replaying a journal rebuilds the same joins', () => {
