@@ -151,7 +151,9 @@ function fromV1(view: WatchView, now: string): WatchView {
     reportCount: view.reports.length,
     recentReportIds: view.reports.slice(-MAX_REPORT_IDS_KEPT).map((r) => r.reportId),
     ...(view.blastRadius ? { blastRadius: shownRadius(view.blastRadius), affectedReleases: view.blastRadius.releases.length } : {}),
-    ...(actOn ? { actOn, unassessed: 1 } : {}),
+    ...(actOn ? { actOn } : {}),
+    // Never assessed, or a report still to act on: the new run assesses first.
+    ...(actOn || view.assessedAt === undefined ? { unassessed: 1 } : {}),
   };
 }
 
@@ -192,6 +194,10 @@ export async function watchIncidentWorkflow(request: WatchRequest & { resume?: W
     take(request.report);
   }
 
+  // A report carried over continue-as-new that is still to be acted on (its assessment failed) is
+  // acted on now, not only when another report arrives.
+  if (view.actOn) view.unassessed = Math.max(view.unassessed ?? 0, 1);
+
   const assesses = request.affected !== undefined || request.build !== undefined;
   // Review incidents are about our own package by range, or a vulnerability: a person decides. A
   // withdrawn incident records. Only a dependency or a build compromise contains from its radius.
@@ -228,7 +234,9 @@ export async function watchIncidentWorkflow(request: WatchRequest & { resume?: W
         radius = await index.findReleasesBuiltBy(request.build ?? {});
         if (syncFailure !== undefined) {
           radius = { ...radius, warnings: [`provenance sync failed, releases published since the last sync are not judged: ${syncFailure}`, ...radius.warnings] };
+          // The retry acts again on what the sync brings in; containments already opened ignore a report they have.
           retryAssessment = true;
+          if (actOn) view.actOn ??= actOn;
         }
       }
       lastRadius = radius;
