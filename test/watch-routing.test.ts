@@ -153,6 +153,23 @@ describe('routing and watch incidents on the real stack', () => {
     expect(view.reportCount).toBe(2);
   });
 
+  it('M10: with no owned patterns, an exact malware alert on a package the index knows as ours contains that release itself', async () => {
+    const unconfigured = await startIntake(intakeConfig({ registry: registry.url, taskQueue, owned: [] }), { client });
+    try {
+      const sent = await sendStandard(unconfigured.url, '/v1/alerts', JSON.stringify({ id: `own-${randomUUID()}`, kind: 'malware', title: 'stealer', package: { name: '@acme/core', versions: ['1.2.1'] } }));
+      expect(sent.body.incidents).toEqual([expect.objectContaining({ kind: 'dependency', new: true })]);
+      await unconfigured.drainer.idle();
+      const view = await pollUntil(() => client.workflow.getHandle(sent.body.incidents![0]!.incident).query(watchQuery), (v: WatchView) => (v.containments?.length ?? 0) > 0 || v.assessmentError !== undefined);
+      const containment = incidentId(registry.url, '@acme/core', ['1.2.1']);
+      expect(view.containments).toEqual([containment]);
+      const outcome = await pollUntil(() => client.workflow.getHandle(containment).query(timelineQuery), (v: IncidentView) => v.status !== 'running');
+      expect(outcome.status).toBe('verified');
+      expect((await coreDeprecations())['1.2.1']).toMatch(/named by the alert/);
+    } finally {
+      await unconfigured.close();
+    }
+  });
+
   it('H3: a Dependabot range alert, then the exact GHSA malware advisory, contains the release; a later Dependabot `fixed` does not reach it', async () => {
     const dependabot = await sendGithub(intake.url, 'dependabot_alert', dependabotOnCore('created'));
     expect(dependabot.body.incidents).toEqual([expect.objectContaining({ kind: 'review', new: true })]);
