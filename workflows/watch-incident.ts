@@ -6,7 +6,7 @@
 // It acts on every live malware or build report that arrived since its last decision, whatever else
 // came in the same batch, and its state stays bounded (counts and the latest reports) however many
 // reports arrive and however many times it continues as new.
-import { ActivityFailure, condition, continueAsNew, defineQuery, log, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, continueAsNew, defineQuery, log, patched, proxyActivities, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import type { IncidentActivities } from '../activities/incidents';
 import type { ReleaseIndexActivities } from '../activities/release-index';
 import type { AffectedReason, AffectedRelease, BlastRadius } from '../core/blast-radius';
@@ -225,18 +225,21 @@ export async function watchIncidentWorkflow(request: WatchRequest & { resume?: W
         // published since the last sync first. A failed sync still answers from what the index has,
         // says so, and tries again later.
         let syncFailure: string | undefined;
+        let syncMayWork = true;
         try {
           await provenance.syncProvenance({ names: [] });
         } catch (error) {
           syncFailure = messageOf(error);
+          // A worker that reads no registry, say, fails the same way every time: retried only by a new report.
+          syncMayWork = !(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable);
           log.warn('provenance sync failed', { error: syncFailure });
         }
         radius = await index.findReleasesBuiltBy(request.build ?? {});
         if (syncFailure !== undefined) {
           radius = { ...radius, warnings: [`provenance sync failed, releases published since the last sync are not judged: ${syncFailure}`, ...radius.warnings] };
           // The retry acts again on what the sync brings in; containments already opened ignore a report they have.
-          retryAssessment = true;
-          if (actOn) view.actOn ??= actOn;
+          retryAssessment = syncMayWork;
+          if (actOn && syncMayWork) view.actOn ??= actOn;
         }
       }
       lastRadius = radius;
