@@ -83,6 +83,7 @@ export function renderWatch(view: WatchView): string {
     `  status    ${view.status}${view.closeReason ? `: ${terminalSafe(view.closeReason)}` : ''}`,
     `  started   ${view.startedAt}${view.closedAt ? `, closed ${view.closedAt}` : ''}`,
     ...blastRadiusLines(view),
+    ...(view.reportCount !== undefined && view.reportCount > view.reports.length ? [`  reports   ${view.reportCount}, the latest ${view.reports.length} listed`] : []),
     '',
     ...view.reports.map((r) => {
       const alert = r.alert;
@@ -96,7 +97,8 @@ function blastRadiusLines(view: WatchView): string[] {
   if (view.assessmentError) return [`  blast radius unknown: ${terminalSafe(view.assessmentError)}`];
   const radius = view.blastRadius;
   if (!radius) return [];
-  const lines = [`  blast     ${radius.releases.length} of ${radius.indexedReleases} indexed releases (assessed ${view.assessedAt ?? '?'})`];
+  const affected = view.affectedReleases ?? radius.releases.length;
+  const lines = [`  blast     ${affected} of ${radius.indexedReleases} indexed releases (assessed ${view.assessedAt ?? '?'})${affected > radius.releases.length ? `, the first ${radius.releases.length} listed` : ''}`];
   if (radius.overBroad) lines.push(`  OVER-BROAD, a human decides: ${terminalSafe(radius.overBroad)}`);
   for (const release of radius.releases) {
     const reason = release.reasons[0];
@@ -104,5 +106,6 @@ function blastRadiusLines(view: WatchView): string[] {
     lines.push(`    ${terminalSafe(`${release.name}@${release.version}`)}  ${terminalSafe(why)}`);
   }
   for (const incident of view.containments ?? []) lines.push(`  contained in ${terminalSafe(incident)}`);
+  for (const held of view.held ?? []) lines.push(`  HELD for a person, not contained: ${terminalSafe(held.reason)} (${held.versionCount} version(s))`);
   return lines;
 }

@@ -6,7 +6,7 @@
 // of what we ship is a human's call.
 import * as semver from 'semver';
 import type { AffectedSpec } from './osv-ranges';
-import { affectedAmong, invalidVersionsIn, overBroadReason } from './osv-ranges';
+import { affectedAmong, invalidVersionsIn, isOverBroad, overBroadReason } from './osv-ranges';
 import { printable } from './spec';
 import { releaseKey, type ComponentOccurrence, type ProvenanceStatus, type ReleaseIndexReader, type ReleaseProvenance, type ReleaseRef } from './release-index';
 
@@ -32,6 +32,57 @@ export interface BlastRadius {
   indexedReleases: number;
   /** Set when the answer is too large to carry dependency paths (each component's path is then empty). */
   pathsOmitted?: string;
+  /**
+   * Packages of ours of which the answer names every indexed release, and why: containing them would
+   * deprecate the whole package, so a person decides (the containment of the other packages goes on).
+   */
+  wholePackages?: { name: string; reason: string }[];
+}
+
+/** The packages of an answer whose every indexed release it names (overBroadReason per package). */
+function wholePackagesOf(index: ReleaseIndexReader, releases: readonly AffectedRelease[]): { name: string; reason: string }[] {
+  if (releases.length === 0) return [];
+  const affected = new Map<string, string[]>();
+  for (const release of releases) affected.set(release.name, [...(affected.get(release.name) ?? []), release.version]);
+  const indexed = new Map<string, string[]>();
+  for (const release of index.releases()) if (affected.has(release.name)) indexed.set(release.name, [...(indexed.get(release.name) ?? []), release.version]);
+  return [...affected.entries()].flatMap(([name, versions]) => {
+    const all = indexed.get(name) ?? versions;
+    if (!isOverBroad(all, versions)) return [];
+    const reason = all.length === 1 ? `${printable(name)}: its only indexed release is affected` : `${printable(name)}: all ${all.length} indexed releases are affected`;
+    return [{ name, reason }];
+  });
+}
+
+/**
+ * Our own releases an alert about a "dependency" names exactly: a package the index has releases of
+ * is ours even when QUARANTINE_OWNED_PACKAGES does not say so, and the release itself is what is
+ * compromised, not only the releases that ship it. Ranges on our own package are never acted on
+ * blindly (the intake sends them to review): they only raise a warning here.
+ */
+function ownReleasesNamed(index: ReleaseIndexReader, queries: readonly ComponentQuery[], warnings: string[]): { release: ReleaseRef; reason: AffectedReason }[] {
+  const names = new Set(queries.map((query) => query.name));
+  const ours = new Map<string, string[]>();
+  for (const release of index.releases()) if (names.has(release.name)) ours.set(release.name, [...(ours.get(release.name) ?? []), release.version]);
+  return queries.flatMap((query) => {
+    const versions = ours.get(query.name);
+    if (!versions) return [];
+    const named = new Set(query.versions);
+    const exact = versions.filter((version) => named.has(version));
+    const byRange = affectedAmong(versions, { versions: [], ranges: query.ranges, osvRanges: query.osvRanges }).filter((version) => !named.has(version));
+    if (byRange.length > 0) {
+      warnings.push(`${printable(query.name)} is one of our packages: its ranges take ${byRange.length} of our releases, never contained automatically (confirm them and run quarantine ${printable(query.name)}@<version>)`);
+    }
+    return exact.map((version) => ({
+      release: { name: query.name, version },
+      reason: {
+        kind: 'component' as const,
+        component: { name: query.name, version, purl: `pkg:npm/${query.name.replace('@', '%40')}@${version}` },
+        direct: true,
+        path: [`${query.name}@${version}`],
+      },
+    }));
+  });
 }
 
 /**
@@ -122,10 +173,12 @@ export function affectedByComponents(index: ReleaseIndexReader, queries: readonl
   for (const { query, hit } of plans) {
     for (const occurrence of index.occurrencesOf(query.name, hit, { paths })) entries.push({ release: occurrence.release, reason: occurrenceReason(occurrence) });
   }
+  entries.push(...ownReleasesNamed(index, queries, warnings));
   const releases = collect(entries);
   const total = index.releaseCount();
   const most = mostOfOurReleases(releases.length, total);
   if (most) broad.push(most);
+  const wholePackages = wholePackagesOf(index, releases);
   return {
     query: `releases containing ${queries.map(describeComponentQuery).join('; ') || 'nothing'}`,
     releases,
@@ -133,6 +186,7 @@ export function affectedByComponents(index: ReleaseIndexReader, queries: readonl
     warnings,
     indexedReleases: total,
     ...(paths ? {} : { pathsOmitted: `${occurrences} occurrences, more than ${PATH_DETAIL_LIMIT}: dependency paths left out (ask about fewer versions for them)` }),
+    ...(wholePackages.length > 0 ? { wholePackages } : {}),
   };
 }
 
@@ -260,12 +314,14 @@ export function affectedByBuild(index: ReleaseIndexReader, query: BuildQuery): B
     since !== undefined && `published from ${query.since ?? ''}`,
     until !== undefined && `published until ${query.until ?? ''}`,
   ].filter(Boolean);
+  const wholePackages = wholePackagesOf(index, releases);
   return {
     query: `releases built by ${described.join(', ')}`,
     releases,
     ...(most ? { overBroad: most } : {}),
     warnings,
     indexedReleases: total,
+    ...(wholePackages.length > 0 ? { wholePackages } : {}),
   };
 }
 

@@ -3,13 +3,37 @@
 import { createHash } from 'node:crypto';
 import * as semver from 'semver';
 
+/**
+ * The longest incident (workflow) id any route can produce: the intake refuses a delivery whose ids
+ * would be longer. Temporal refuses ids over 1,000 characters by default; an id is also shown in the
+ * CLI and kept in search attributes, so ours stay well under that.
+ */
+export const MAX_INCIDENT_ID_LENGTH = 400;
+
+/**
+ * Up to this length an id lists its versions, as it always has: incidents in flight and the CLI keep
+ * meeting in one id. Longer ids were already unusable (their deprecation marker was cut off), so
+ * nothing that worked changes when they become compact.
+ */
+export const LISTED_ID_LENGTH = 255;
+
+/** npm names are at most 214 characters; older ones reach 256 (the alert parsers' bound). */
+const NAME_IN_ID = 256;
+
 function registryKey(registry: string): string {
   const url = new URL(registry);
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 export function incidentId(registry: string, name: string, versions: readonly string[], dryRun = false): string {
   const sorted = [...new Set(versions)].sort(semver.compare);
-  const digest = createHash('sha256').update(registryKey(registry)).digest('hex').slice(0, 8);
-  return `incident-${name}@${sorted.join(',')}-${digest}${dryRun ? '-dry-run' : ''}`;
+  const digest = sha256(registryKey(registry)).slice(0, 8);
+  const suffix = dryRun ? '-dry-run' : '';
+  const listed = `incident-${name}@${sorted.join(',')}-${digest}${suffix}`;
+  if (listed.length <= LISTED_ID_LENGTH) return listed;
+  // The hash covers the name too: a name cut to NAME_IN_ID still gives its own id.
+  const list = sha256(`${name}@${sorted.join(',')}`).slice(0, 16);
+  return `incident-${name.slice(0, NAME_IN_ID)}@${sorted.length}-versions-${list}-${digest}${suffix}`;
 }

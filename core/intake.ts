@@ -1,6 +1,8 @@
 // Routing of normalised alerts to incidents. Pure: the server keeps the index, this decides.
-//   - our package, exact versions, live alert   -> the containment incident (same id as the CLI's)
-//   - our package, ranges only                  -> a review incident: ranges are never acted on blindly
+//   - our package, exact versions, live malware
+//     or compromised-build alert                -> the containment incident (same id as the CLI's)
+//   - our package, ranges only, or a vulnerability
+//     of any severity                           -> a review incident: recorded and shown, never written
 //   - a package we do not publish               -> a dependency incident (which of our releases contain it)
 //   - a compromised build (runs, commits, ...)   -> a build incident (which of our releases it built)
 //   - a leaked token                            -> a token incident (its containment is revocation)
@@ -12,6 +14,7 @@ import type { AffectedRelease, BlastRadius, BuildQuery, ComponentQuery } from '.
 import type { IncidentRequest, Report } from './incident';
 import { incidentId } from './incident-id';
 import { oneCleanLine } from './plan';
+import { reportAuthorizesWrites } from './write-authority';
 
 export type WatchKind = 'review' | 'dependency' | 'compromised-build' | 'leaked-token' | 'withdrawn';
 
@@ -112,7 +115,9 @@ export function routeAlert(alert: NormalizedAlert, context: RoutingContext): Rou
     const key = `${pkg.name}@${what}`;
     const aliasKeys = aliasKeysFor(alert, pkg.name);
     const owned = isOwned(pkg.name, context.owned);
-    if (owned && pkg.versions.length > 0 && !alert.withdrawn) {
+    // Only what may write starts a containment: a vulnerability, however severe, is fixed by a
+    // release of ours, and deprecating on a consumer's `npm audit` would hurt every user.
+    if (owned && pkg.versions.length > 0 && reportAuthorizesWrites(report)) {
       const versions = [...new Set(pkg.versions)].sort(semver.compare);
       const incident = incidentId(context.registry, pkg.name, versions);
       const request: IncidentRequest = { incident, registry: context.registry, name: pkg.name, versions, dryRun: false, report };
@@ -137,28 +142,60 @@ function describeBuild(build: BuildQuery): string {
   return `build ${parts.join(' ')}`.slice(0, 300);
 }
 
+/** A package of ours a blast radius reaches that is left for a person instead of contained. */
+export interface HeldContainment {
+  name: string;
+  /** How many versions the containment would have taken, and the first of them. */
+  versionCount: number;
+  versions: string[];
+  reason: string;
+}
+
+export interface ContainmentDecision {
+  open: IncidentRequest[];
+  held: HeldContainment[];
+}
+
+/** How many versions of a held package are named; the count says the rest. */
+const HELD_VERSIONS_SHOWN = 20;
+
 /**
  * The containments a blast radius calls for: one incident per package of ours, for its affected
  * versions, with the same id the CLI and the intake would give it, so that they all meet in one.
- * Only for malware and compromised builds, and never for an over-broad answer: a vulnerable
- * dependency is a patch release, and deprecating most of what we ship is a human's call.
+ * Only for a report that may write (live malware or compromised builds), never for an over-broad
+ * answer, and never for a package the answer would take whole: a vulnerable dependency is a patch
+ * release, and deprecating all of a package, or most of what we ship, is a human's call.
  */
-export function containmentsFor(radius: BlastRadius, registry: string, report: Report): IncidentRequest[] {
-  const kind = report.alert?.kind;
-  if (radius.overBroad || (kind !== 'malware' && kind !== 'compromised-build') || report.alert?.withdrawn) return [];
+export function containmentsFor(radius: BlastRadius, registry: string, report: Report): ContainmentDecision {
+  if (radius.overBroad || !reportAuthorizesWrites(report)) return { open: [], held: [] };
   const byPackage = new Map<string, AffectedRelease[]>();
   for (const release of radius.releases) byPackage.set(release.name, [...(byPackage.get(release.name) ?? []), release]);
-  return [...byPackage.entries()].map(([name, releases]) => {
+  const whole = new Map((radius.wholePackages ?? []).map((p) => [p.name, p.reason]));
+  const decision: ContainmentDecision = { open: [], held: [] };
+  for (const [name, releases] of byPackage) {
     const versions = [...new Set(releases.map((r) => r.version))].sort(semver.compare);
+    const heldFor = whole.get(name);
+    if (heldFor !== undefined) {
+      decision.held.push({ name, versionCount: versions.length, versions: versions.slice(0, HELD_VERSIONS_SHOWN), reason: heldFor });
+      continue;
+    }
     const via = releases[0]?.reasons[0];
-    const how = via?.kind === 'component' ? `ships ${via.component.name}@${via.component.version}` : via?.kind === 'build' ? `built by ${via.matched.join(', ')}` : 'suspect publisher';
-    return {
+    const how =
+      via?.kind === 'component'
+        ? via.component.name === name && via.component.version === releases[0]?.version
+          ? 'named by the alert'
+          : `ships ${via.component.name}@${via.component.version}`
+        : via?.kind === 'build'
+          ? `built by ${via.matched.join(', ')}`
+          : 'suspect publisher';
+    decision.open.push({
       incident: incidentId(registry, name, versions),
       registry,
       name,
       versions,
       dryRun: false,
       report: { ...report, reportId: `${report.reportId}:${name}`, reason: oneCleanLine(`${how}: ${report.reason}`) },
-    };
-  });
+    });
+  }
+  return decision;
 }

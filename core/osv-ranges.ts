@@ -130,17 +130,61 @@ export function invalidVersionsIn(pkg: AffectedSpec): string[] {
   return [...new Set(invalid)];
 }
 
-// An OSV range that matches every version on its own: open from the beginning, never closed, no
-// finite limit. Decided from its shape, not by probing versions; an unusual record that covers
-// everything with abutting pieces ([0, 1.0.0) and [1.0.0, ∞)) is still caught by the published check.
-function matchesEveryVersion({ timeline, limits }: CompiledRange): boolean {
-  const [first] = timeline;
-  return (
-    limits.length === 0 &&
-    first?.kind === 'introduced' &&
-    (first.version === BEGINNING || semver.lte(first.version, '0.0.0')) &&
-    timeline.every((event) => event.kind === 'introduced')
-  );
+// What "every version" means for a range's shape: every release from 0.0.1 up to major 100. A range
+// covering all of that (`>=0.0.1`, `>0.0.0`, `<99999.0.0`, `<1.0.0 || >=1.0.0`, OSV introduced "0" or
+// "0.0.1" with no fix, or fixed at 99999.0.0) names no release in particular, whatever it excludes
+// beyond it; real packages almost never reach major 100.
+const EVERY_PLAUSIBLE_VERSION = { lowest: '0.0.1', above: '100.0.0' } as const;
+
+/** Whether an npm range (a union of comparator sets) contains every version of EVERY_PLAUSIBLE_VERSION. */
+function coversEveryPlausibleVersion(range: string): boolean {
+  const { lowest, above } = EVERY_PLAUSIBLE_VERSION;
+  let parsed: semver.Range;
+  try {
+    parsed = new semver.Range(range, WITH_PRERELEASES);
+  } catch {
+    return false;
+  }
+  // semver.subset only matches a piece against one member of a union: cut the probe at every bound
+  // the range has inside it, so that no piece straddles two members (`<1.0.0 || >=1.0.0`), and check
+  // each bound itself apart (`<=1.0.0 || >1.0.0` puts 1.0.0 in one member and what follows in another).
+  const cuts = parsed.set
+    .flat()
+    .map((comparator) => comparator.semver)
+    .filter((version): version is semver.SemVer => version instanceof semver.SemVer)
+    .filter((version) => semver.gt(version, lowest) && semver.lt(version, above))
+    .map((version) => version.version)
+    .sort(semver.compare);
+  const bounds = [...new Set([lowest, ...cuts, above])];
+  return bounds
+    .slice(0, -1)
+    .every((from, i) => semver.satisfies(from, parsed, WITH_PRERELEASES) && semver.subset(`>${from} <${bounds[i + 1]!}`, parsed, WITH_PRERELEASES));
+}
+
+/**
+ * The npm range an OSV range denotes (the schema's evaluation: sorted events, any one finite limit
+ * bounding it), or undefined when it denotes nothing.
+ */
+function osvRangeAsNpmRange({ timeline, limits }: CompiledRange): string | undefined {
+  const pieces: string[] = [];
+  let from: string | undefined;
+  for (const { kind, version } of timeline) {
+    if (kind === 'introduced') from ??= version === BEGINNING ? '>=0.0.0-0' : `>=${version}`;
+    else if (from !== undefined) {
+      pieces.push(`${from} ${kind === 'fixed' ? '<' : '<='}${version}`);
+      from = undefined;
+    }
+  }
+  if (from !== undefined) pieces.push(from);
+  const below = limits.length > 0 ? ` <${[...limits].sort(semver.compare).at(-1)!}` : '';
+  return pieces.length > 0 ? pieces.map((piece) => `${piece}${below}`).join(' || ') : undefined;
+}
+
+// An OSV range that names no release in particular on its own. Decided from its shape, not by
+// probing published versions; a record that covers everything with abutting pieces is caught too.
+function matchesEveryVersion(range: CompiledRange): boolean {
+  const npmRange = osvRangeAsNpmRange(range);
+  return npmRange !== undefined && coversEveryPlausibleVersion(npmRange);
 }
 
 const describeOsvRange = (range: OsvRange): string =>
@@ -160,7 +204,7 @@ export function overBroadReason(published: readonly string[], affected: readonly
   if (pkg) {
     const everything = [
       ...pkg.osvRanges.filter((range) => matchesEveryVersion(compileRange(range))).map(describeOsvRange),
-      ...pkg.ranges.filter((range) => isNpmRange(range) && semver.subset('>=0.0.0', range, WITH_PRERELEASES)).map((range) => `range "${printable(range)}"`),
+      ...pkg.ranges.filter((range) => isNpmRange(range) && coversEveryPlausibleVersion(range)).map((range) => `range "${printable(range)}"`),
     ];
     if (everything.length > 0) {
       const exactVersions = pkg.versions.filter(isExactVersion).length;

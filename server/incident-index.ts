@@ -1,6 +1,15 @@
 // Which incident each compromise already has, so that duplicates and aliases (a MAL id and its GHSA)
 // join it before anything reaches Temporal. Rebuilt from the journal at start.
+//
+// A route joins only an incident of its own kind: a containment always goes to its own id (the
+// release's, as the CLI computes it), so that an exact report on our release reaches that release's
+// containment whatever arrived first; a review, dependency, build or token report joins only the
+// same kind; a withdrawn, dismissed or fixed report joins only a withdrawn incident, so that it can
+// never start or retry a write. A report that may write joins only an incident started by one that
+// may write too: a watch incident assesses what its first report named, and a malware report must
+// not act on the versions a vulnerability named.
 import type { Route } from '../core/intake';
+import { reportAuthorizesWrites } from '../core/write-authority';
 
 export interface Assignment {
   route: Route;
@@ -10,7 +19,13 @@ export interface Assignment {
 /** Redeliveries come within days; the most recent deliveries are remembered, oldest forgotten first. */
 const REMEMBERED_DELIVERIES = 200_000;
 
+/** The kind of incident a route leads to: routes join only incidents of the same kind. */
+export function routeKind(route: Route): string {
+  return route.workflow === 'incidentWorkflow' ? 'containment' : route.request.kind;
+}
+
 export class IncidentIndex {
+  // Keyed by `<kind> <key>`: the same compromise can have one incident of each kind.
   private readonly byKey = new Map<string, Route>();
   private readonly byAlias = new Map<string, Route>();
   private readonly deliveries = new Map<string, string[]>();
@@ -20,11 +35,19 @@ export class IncidentIndex {
     return this.deliveries.get(deliveryId);
   }
 
-  /** Points each route at the incident its compromise already has, or registers it as new. */
+  /** Points each route at the incident its compromise already has (of the same kind), or registers it as new. */
   assign(routes: Route[]): Assignment[] {
-    const assignments = routes.map((route) => {
-      const existing = this.byKey.get(route.key) ?? route.aliasKeys.map((k) => this.byAlias.get(k)).find(Boolean);
-      if (existing) {
+    return routes.map((route) => {
+      const kind = routeKind(route);
+      const existing = this.byKey.get(`${kind} ${route.key}`) ?? route.aliasKeys.map((k) => this.byAlias.get(`${kind} ${k}`)).find(Boolean);
+      if (route.workflow === 'incidentWorkflow') {
+        // The containment id is the release's own: a containment found by an alias is another
+        // release's, never this one's. It links its aliases and keeps its id.
+        const isNew = existing?.incident !== route.incident;
+        this.remember(route, route);
+        return { route, isNew };
+      }
+      if (existing && (!reportAuthorizesWrites(route.report) || reportAuthorizesWrites(existing.request.report))) {
         const joined = { ...existing, key: route.key, aliasKeys: route.aliasKeys, report: route.report } as Route;
         this.remember(joined, existing);
         return { route: joined, isNew: false };
@@ -32,7 +55,6 @@ export class IncidentIndex {
       this.remember(route, route);
       return { route, isNew: true };
     });
-    return assignments;
   }
 
   /** Marks a delivery as taken, once it is durable: a failed write leaves it free to be sent again. */
@@ -51,7 +73,9 @@ export class IncidentIndex {
   }
 
   private remember(route: Route, incident: Route): void {
-    if (!this.byKey.has(route.key)) this.byKey.set(route.key, incident);
-    for (const alias of route.aliasKeys) if (!this.byAlias.has(alias)) this.byAlias.set(alias, incident);
+    const kind = routeKind(incident);
+    const key = `${kind} ${route.key}`;
+    if (!this.byKey.has(key)) this.byKey.set(key, incident);
+    for (const alias of route.aliasKeys) if (!this.byAlias.has(`${kind} ${alias}`)) this.byAlias.set(`${kind} ${alias}`, incident);
   }
 }

@@ -138,6 +138,12 @@ describe('blast radius by build and publisher', () => {
       const containment = incidentId(registry.url, '@acme/core', ['1.2.3']);
       expect(view.containments).toEqual([containment]);
 
+      // The index learnt the provenance through its own heartbeating sync, before the build query.
+      const history = await watch.fetchHistory();
+      const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+      expect(scheduled.map((a) => a.activityType?.name).slice(0, 2)).toEqual(['syncProvenance', 'findReleasesBuiltBy']);
+      expect(Number(scheduled[0]!.heartbeatTimeout?.seconds)).toBe(30);
+
       const outcome = await pollUntil(() => client.workflow.getHandle(containment).query(timelineQuery), (v: IncidentView) => v.status !== 'running');
       expect(outcome.status).toBe('verified');
       const seen = await npmView(npmCli(registry.url), '@acme/core', ['1.2.2', '1.2.3']);

@@ -154,6 +154,28 @@ describe('isOverBroad / overBroadReason', () => {
     expect(overBroadReason([], [], spec({ ranges: [range] }))).toBe(`range "${range}" alone matches every version`);
   });
 
+  // Review finding H4: each of these named every release of a package and was not flagged.
+  it.each([['>=0.0.1'], ['>0.0.0'], ['<99999.0.0'], ['<1.0.0 || >=1.0.0'], ['<=1.0.0 || >1.0.0'], ['>=0.0.1 <100.0.0']])(
+    'is true for the npm range "%s", which leaves out no plausible release',
+    (range) => {
+      expect(overBroadReason(published, ['1.0.1'], spec({ ranges: [range] }))).toBe(`range "${range}" alone matches every version`);
+    },
+  );
+
+  it.each([
+    ['{introduced: "0.0.1"}', [{ introduced: '0.0.1' }]],
+    ['{introduced: "0"} {fixed: "99999.0.0"}', [{ introduced: '0' }, { fixed: '99999.0.0' }]],
+    ['{introduced: "0"} {limit: "99999.0.0"}', [{ introduced: '0' }, { limit: '99999.0.0' }]],
+    ['{introduced: "0"} {last_affected: "99999.0.0"}', [{ introduced: '0' }, { last_affected: '99999.0.0' }]],
+    ['{introduced: "0"} {fixed: "1.0.0"} {introduced: "1.0.0"}', [{ introduced: '0' }, { fixed: '1.0.0' }, { introduced: '1.0.0' }]],
+  ] as [string, OsvRange['events']][])('is true for the OSV range %s', (described, events) => {
+    expect(overBroadReason(published, ['1.0.1'], spec({ osvRanges: [semverRange(...events)] }))).toBe(`OSV range ${described} alone matches every version`);
+  });
+
+  it.each([['<1.0.0 || >1.0.0'], ['>=0.0.2'], ['>=1.95.6 <1.95.8'], ['<2.0.0'], ['>=0.0.1 <99.0.0']])('is false for the npm range "%s", which leaves a release out', (range) => {
+    expect(overBroadReason(published, ['1.0.1'], spec({ ranges: [range] }))).toBeUndefined();
+  });
+
   it.each([
     // closed, bounded above, or starting later: not "every version" by themselves.
     ['introduced "0" then fixed', spec({ osvRanges: [semverRange({ introduced: '0' }, { fixed: '1.1.0' })] })],

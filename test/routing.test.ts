@@ -1,0 +1,209 @@
+// Routing decisions without any server: which alerts may lead to a containment, which incident a
+// route joins (review finding H3's reproductions), how long ids get, and which packages a blast
+// radius leaves for a person (H4, M10).
+import type { NormalizedAlert } from '../core/alert';
+import { parseGenericAlert } from '../core/alerts/generic';
+import { parseGithubDelivery } from '../core/alerts/github';
+import type { ParsedDelivery } from '../core/alerts/parse-result';
+import { affectedByComponents } from '../core/blast-radius';
+import type { Report } from '../core/incident';
+import { incidentId, MAX_INCIDENT_ID_LENGTH } from '../core/incident-id';
+import { containmentsFor, routeAlert, type Route, type RoutingContext } from '../core/intake';
+import type { ReleaseComponent, ReleaseIndex } from '../core/release-index';
+import { IncidentIndex, routeKind } from '../server/incident-index';
+import { openReleaseIndex } from '../store/sqlite-store';
+import { dependabotOnCore, GHSA, malwareAdvisoryOnCore, type Payload } from './helpers/github-payloads';
+
+const REGISTRY = 'http://registry.example/';
+const context = (deliveryId: string, owned: string[] = ['@acme/*']): RoutingContext => ({ owned, registry: REGISTRY, deliveryId, receivedAt: '2026-12-01T00:00:00.000Z' });
+
+function alertsOf(parsed: ParsedDelivery): NormalizedAlert[] {
+  if (parsed.outcome !== 'alerts') throw new Error(`expected alerts, got ignored: ${parsed.reason}`);
+  return parsed.alerts;
+}
+const generic = (body: Record<string, unknown>): NormalizedAlert => alertsOf(parseGenericAlert({ severity: 'critical', title: 't', ...body }))[0]!;
+const routesOf = (alert: NormalizedAlert, deliveryId = 'd', owned?: string[]): Route[] => routeAlert(alert, context(deliveryId, owned));
+const summary = (route: Route) => ({ workflow: route.workflow, kind: routeKind(route), incident: route.incident });
+
+describe('routeAlert: only what may write goes to a containment', () => {
+  it.each(['low', 'critical'])('sends a %s vulnerability on exact versions of our release to review, never to a containment', (severity) => {
+    const alert = generic({ id: 'audit-1', kind: 'vulnerability', severity, title: 'ReDoS in parseHeader', package: { name: '@acme/core', versions: ['1.2.3'] } });
+    const [route, ...more] = routesOf(alert);
+    expect(more).toEqual([]);
+    expect(summary(route!)).toEqual({ workflow: 'watchIncidentWorkflow', kind: 'review', incident: expect.stringMatching(/^review-@acme\/core@1\.2\.3-/) });
+  });
+
+  it('sends live malware and a compromised build naming exact versions of our release to its containment', () => {
+    for (const kind of ['malware', 'compromised-build']) {
+      const routes = routesOf(generic({ id: `x-${kind}`, kind, package: { name: '@acme/core', versions: ['1.2.3'] } }));
+      expect(routes.map(summary)).toEqual([{ workflow: 'incidentWorkflow', kind: 'containment', incident: incidentId(REGISTRY, '@acme/core', ['1.2.3']) }]);
+    }
+  });
+
+  it('sends a withdrawn malware alert on our release to a withdrawn incident', () => {
+    const alert = { ...generic({ id: 'x', kind: 'malware', package: { name: '@acme/core', versions: ['1.2.3'] } }), withdrawn: true };
+    expect(routesOf(alert).map(summary)).toEqual([{ workflow: 'watchIncidentWorkflow', kind: 'withdrawn', incident: expect.stringMatching(/^withdrawn-@acme\/core@1\.2\.3-/) }]);
+  });
+
+  it('keeps every id under MAX_INCIDENT_ID_LENGTH: 1,000 versions, the longest names', () => {
+    const versions = Array.from({ length: 1_000 }, (_, i) => `1.${Math.floor(i / 100)}.${i % 100}`);
+    const longName = `@acme/${'x'.repeat(200)}`;
+    const alerts = [
+      generic({ id: 'many', kind: 'malware', package: { name: '@acme/core', versions } }),
+      generic({ id: 'many-long', kind: 'malware', package: { name: longName, versions } }),
+      generic({ id: 'many-dep', kind: 'malware', package: { name: `left-${'p'.repeat(200)}`, versions } }),
+      generic({ id: 'many-review', kind: 'vulnerability', package: { name: longName, versions } }),
+    ];
+    const routes = alerts.flatMap((alert) => routesOf(alert));
+    expect(routes.map(routeKind)).toEqual(['containment', 'containment', 'dependency', 'review']);
+    for (const route of routes) expect(route.incident.length).toBeLessThanOrEqual(MAX_INCIDENT_ID_LENGTH);
+  });
+});
+
+describe('IncidentIndex: routes join only incidents of their own kind (review finding H3)', () => {
+  const githubRoutes = (event: string, payload: Payload, delivery: string) => alertsOf(parseGithubDelivery(event, payload)).flatMap((alert, i) => routesOf(alert, `${delivery}/${i}`));
+
+  it('a Dependabot range alert, then the exact-version GHSA malware advisory: the advisory reaches the containment', () => {
+    const index = new IncidentIndex();
+    const [review] = index.assign(githubRoutes('dependabot_alert', dependabotOnCore('created'), 'g1'));
+    expect(summary(review!.route)).toMatchObject({ kind: 'review' });
+    const [advisory] = index.assign(githubRoutes('security_advisory', malwareAdvisoryOnCore(), 'g2'));
+    expect(advisory!.isNew).toBe(true);
+    expect(summary(advisory!.route)).toEqual({ workflow: 'incidentWorkflow', kind: 'containment', incident: incidentId(REGISTRY, '@acme/core', ['1.2.3']) });
+    expect(advisory!.route.report.alert).toMatchObject({ sourceId: GHSA, kind: 'malware' });
+    // A second copy of the advisory joins that containment.
+    const [again] = index.assign(githubRoutes('security_advisory', malwareAdvisoryOnCore(), 'g3'));
+    expect(again).toMatchObject({ isNew: false, route: { incident: advisory!.route.incident } });
+  });
+
+  it('the advisory, then a Dependabot `fixed` for the same GHSA: the withdrawal never reaches the containment', () => {
+    const index = new IncidentIndex();
+    const [containment] = index.assign(githubRoutes('security_advisory', malwareAdvisoryOnCore(), 'g1'));
+    expect(routeKind(containment!.route)).toBe('containment');
+    const [fixed] = index.assign(githubRoutes('dependabot_alert', dependabotOnCore('fixed'), 'g2'));
+    expect(fixed!.route.workflow).toBe('watchIncidentWorkflow');
+    expect(routeKind(fixed!.route)).toBe('withdrawn');
+    expect(fixed!.route.incident).not.toBe(containment!.route.incident);
+    expect(fixed!.route.report.alert?.withdrawn).toBe(true);
+    // A second withdrawal of the same compromise joins the withdrawn incident.
+    const [fixedElsewhere] = index.assign(githubRoutes('dependabot_alert', dependabotOnCore('fixed', 'acme-consumer/other', 9), 'g3'));
+    expect(fixedElsewhere).toMatchObject({ isNew: false, route: { incident: fixed!.route.incident } });
+  });
+
+  it('a scanner that first gives a range and then the version: the version reaches the containment', () => {
+    const index = new IncidentIndex();
+    const [range] = index.assign(routesOf(generic({ id: 'inhouse-9', kind: 'malware', package: { name: '@acme/core', ranges: ['>=1.2.3 <1.2.4'] } }), 's1'));
+    expect(routeKind(range!.route)).toBe('review');
+    const [exact] = index.assign(routesOf(generic({ id: 'inhouse-9', kind: 'malware', package: { name: '@acme/core', versions: ['1.2.3'] } }), 's2'));
+    expect(summary(exact!.route)).toEqual({ workflow: 'incidentWorkflow', kind: 'containment', incident: incidentId(REGISTRY, '@acme/core', ['1.2.3']) });
+  });
+
+  it('a containment found by an alias of another release keeps its own id', () => {
+    const index = new IncidentIndex();
+    index.assign(routesOf(generic({ id: 'MAL-1', kind: 'malware', package: { name: '@acme/core', versions: ['1.2.2'] } }), 'a'));
+    const [other] = index.assign(routesOf(generic({ id: 'scan-1', kind: 'malware', aliases: ['MAL-1'], package: { name: '@acme/core', versions: ['1.2.3'] } }), 'b'));
+    expect(other).toMatchObject({ isNew: true, route: { workflow: 'incidentWorkflow', incident: incidentId(REGISTRY, '@acme/core', ['1.2.3']) } });
+  });
+
+  it('a dependency alert never joins a review incident, and a review never joins a containment, even by alias', () => {
+    const index = new IncidentIndex();
+    const [containment] = index.assign(routesOf(generic({ id: 'MAL-2', kind: 'malware', package: { name: '@acme/core', versions: ['1.2.3'] } }), 'a'));
+    const [review] = index.assign(routesOf(generic({ id: 'vuln-2', kind: 'vulnerability', aliases: ['MAL-2'], package: { name: '@acme/core', versions: ['1.2.3'] } }), 'b'));
+    expect(review).toMatchObject({ isNew: true, route: { workflow: 'watchIncidentWorkflow' } });
+    expect(review!.route.incident).not.toBe(containment!.route.incident);
+    // The same package seen as a dependency (another intake's owned patterns): its own incident.
+    const [dependency] = index.assign(routesOf(generic({ id: 'vuln-2', kind: 'vulnerability', package: { name: '@acme/core', versions: ['1.2.3'] } }), 'c', []));
+    expect(dependency).toMatchObject({ isNew: true });
+    expect(routeKind(dependency!.route)).toBe('dependency');
+  });
+
+  it('a malware report never joins, by alias, a dependency incident a vulnerability started (it would act on the versions the vulnerability named)', () => {
+    const index = new IncidentIndex();
+    const [vulnerable] = index.assign(routesOf(generic({ id: 'vuln-4', kind: 'vulnerability', aliases: ['CVE-2026-4'], package: { name: 'left-pad', versions: ['1.3.0'] } }), 'a'));
+    const [malware] = index.assign(routesOf(generic({ id: 'mal-4', kind: 'malware', aliases: ['CVE-2026-4'], package: { name: 'left-pad', ranges: ['>=2.0.0 <2.0.2'] } }), 'b'));
+    expect(routeKind(malware!.route)).toBe('dependency');
+    expect(malware).toMatchObject({ isNew: true });
+    expect(malware!.route.incident).not.toBe(vulnerable!.route.incident);
+    // The other way round is fine: a vulnerability joining a malware incident never acts.
+    const [later] = index.assign(routesOf(generic({ id: 'vuln-5', kind: 'vulnerability', aliases: ['mal-4'], package: { name: 'left-pad', versions: ['2.0.1'] } }), 'c'));
+    expect(later).toMatchObject({ isNew: false, route: { incident: malware!.route.incident } });
+  });
+
+  it('replaying a journal rebuilds the same joins', () => {
+    const first = new IncidentIndex();
+    const review = first.assign(githubRoutes('dependabot_alert', dependabotOnCore('created'), 'g1'));
+    const second = new IncidentIndex();
+    second.replay('g1', review.map((a) => a.route));
+    const [advisory] = second.assign(githubRoutes('security_advisory', malwareAdvisoryOnCore(), 'g2'));
+    expect(routeKind(advisory!.route)).toBe('containment');
+    const [resent] = second.assign(githubRoutes('dependabot_alert', dependabotOnCore('created', 'acme-consumer/other', 8), 'g3'));
+    expect(resent).toMatchObject({ isNew: false, route: { incident: review[0]!.route.incident } });
+  });
+});
+
+describe('containmentsFor: per package, a person decides what would take a whole package (H4, M10)', () => {
+  let index: ReleaseIndex;
+  const leftPad = (version: string): ReleaseComponent => ({ name: 'left-pad', version, purl: `pkg:npm/left-pad@${version}`, direct: true, path: ['x', `left-pad@${version}`] });
+  const report = (kind: 'malware' | 'vulnerability', withdrawn = false): Report => ({
+    reportId: 'osv:d:0',
+    requestedBy: 'osv:MAL-1',
+    reason: `${kind} (critical): left-pad`,
+    at: '2026-12-01T00:00:00.000Z',
+    alert: { source: 'osv', sourceId: 'MAL-1', kind, severity: 'critical', aliases: [], evidence: [], withdrawn },
+  });
+  beforeEach(() => {
+    // Review finding H4's index: 20 releases each of core, cli and utils; only core ships left-pad.
+    index = openReleaseIndex(':memory:');
+    for (const name of ['@acme/core', '@acme/cli', '@acme/utils']) {
+      for (let i = 0; i < 20; i++) {
+        index.putSbom({ release: { name, version: `1.0.${i}` }, specVersion: '1.5', digest: `${name}${i}`, components: name === '@acme/core' ? [leftPad(i < 10 ? '1.3.0' : '1.3.1')] : [] });
+      }
+    }
+  });
+  afterEach(() => index.close());
+  const query = (over: Partial<{ versions: string[]; ranges: string[] }>) => [{ name: 'left-pad', versions: [], ranges: [], osvRanges: [], ...over }];
+
+  it('a malware alert on left-pad >=0.0.1 (20 of 60 releases, every release of core) opens nothing', () => {
+    const radius = affectedByComponents(index, query({ ranges: ['>=0.0.1'] }));
+    expect(radius.releases).toHaveLength(20);
+    expect(radius.overBroad).toBe('left-pad: range ">=0.0.1" alone matches every version');
+    expect(containmentsFor(radius, REGISTRY, report('malware'))).toEqual({ open: [], held: [] });
+  });
+
+  it('exact versions that reach every indexed release of a package hold that package for a person', () => {
+    const radius = affectedByComponents(index, query({ versions: ['1.3.0', '1.3.1'] }));
+    expect(radius.overBroad).toBeUndefined();
+    expect(radius.wholePackages).toEqual([{ name: '@acme/core', reason: '@acme/core: all 20 indexed releases are affected' }]);
+    const decision = containmentsFor(radius, REGISTRY, report('malware'));
+    expect(decision.open).toEqual([]);
+    expect(decision.held).toEqual([{ name: '@acme/core', versionCount: 20, versions: expect.arrayContaining(['1.0.0', '1.0.19']), reason: '@acme/core: all 20 indexed releases are affected' }]);
+    expect(decision.held[0]!.versions).toHaveLength(20);
+  });
+
+  it('exact versions that reach part of a package contain that part', () => {
+    const radius = affectedByComponents(index, query({ versions: ['1.3.1'] }));
+    const decision = containmentsFor(radius, REGISTRY, report('malware'));
+    expect(decision.held).toEqual([]);
+    expect(decision.open.map((r) => r.incident)).toEqual([incidentId(REGISTRY, '@acme/core', Array.from({ length: 10 }, (_, i) => `1.0.${i + 10}`))]);
+    expect(containmentsFor(radius, REGISTRY, report('vulnerability'))).toEqual({ open: [], held: [] });
+    expect(containmentsFor(radius, REGISTRY, report('malware', true))).toEqual({ open: [], held: [] });
+  });
+
+  it('an exact alert on a package the index knows as ours contains the release itself, without owned patterns (M10)', () => {
+    const alert = generic({ id: 'MAL-3', kind: 'malware', package: { name: '@acme/utils', versions: ['1.0.7'] } });
+    const [route] = routesOf(alert, 'd', []);
+    expect(routeKind(route!)).toBe('dependency');
+    if (route!.workflow !== 'watchIncidentWorkflow') throw new Error('expected a watch route');
+    const radius = affectedByComponents(index, [route!.request.affected!]);
+    expect(radius.releases.map((r) => `${r.name}@${r.version}`)).toEqual(['@acme/utils@1.0.7']);
+    const decision = containmentsFor(radius, REGISTRY, route!.report);
+    expect(decision.open.map((r) => r.incident)).toEqual([incidentId(REGISTRY, '@acme/utils', ['1.0.7'])]);
+    expect(decision.open[0]!.report.reason).toMatch(/^named by the alert: malware \(critical\)/);
+  });
+
+  it('a range on a package the index knows as ours is never contained: it is a warning for a person', () => {
+    const radius = affectedByComponents(index, [{ name: '@acme/utils', versions: [], ranges: ['>=1.0.5 <1.0.7'], osvRanges: [] }]);
+    expect(radius.releases).toEqual([]);
+    expect(radius.warnings).toEqual([expect.stringMatching(/^@acme\/utils is one of our packages: its ranges take 2 of our releases, never contained automatically/)]);
+  });
+});
