@@ -120,9 +120,11 @@ export function startSbomIngester(options: SbomIngesterOptions): SbomIngester {
   const next = (): void => {
     if (running || closed) return;
     const item = waiting.shift();
-    if (!item) return;
+    // An idle thread does not keep the process alive; one with an SBOM in hand does.
+    if (!item) return void thread?.unref();
     running = item;
     thread ??= spawn();
+    thread.ref();
     const transfer = item.job.body.buffer instanceof ArrayBuffer ? [item.job.body.buffer] : [];
     thread.postMessage(item.job, transfer);
   };
