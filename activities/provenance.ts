@@ -43,6 +43,14 @@ interface Manifest {
   dist?: { integrity?: unknown; attestations?: unknown };
 }
 
+/** A version as the packument lists it: what judging its provenance needs, and nothing fetched yet. */
+export interface ListedVersion {
+  name: string;
+  version: string;
+  manifest: Manifest;
+  publishedAt?: string;
+}
+
 interface Packument {
   versions?: Record<string, Manifest>;
   time?: Record<string, unknown>;
@@ -69,7 +77,7 @@ function bySemver(a: string, b: string): number {
   return va ? -1 : vb ? 1 : a.localeCompare(b);
 }
 
-async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -223,24 +231,39 @@ export function createProvenanceActivities(options: ProvenanceActivitiesOptions)
     };
   }
 
+  /** The package's versions in semver order, each with what judging its provenance needs. One registry request. */
+  async function listPackageVersions(name: string): Promise<ListedVersion[]> {
+    let packument: Packument;
+    try {
+      packument = (await npmFetch.json(`/${escapedName(name)}`, fetchOptions())) as Packument;
+    } catch (err) {
+      throw failure(err, name, 'read');
+    }
+    const versions = packument.versions ?? {};
+    const time = packument.time ?? {};
+    return Object.keys(versions)
+      .sort(bySemver)
+      .map((version) => {
+        const published = time[version];
+        return { name, version, manifest: versions[version] ?? {}, ...(typeof published === 'string' ? { publishedAt: published } : {}) };
+      });
+  }
+
   return {
+    listPackageVersions,
+
+    /** The provenance record of one listed version: at most one registry request (its attestations). */
+    judgeVersion(listed: ListedVersion): Promise<ReleaseProvenance> {
+      return judge(listed.name, listed.version, listed.manifest, listed.publishedAt);
+    },
+
     /** One record per version of the package, in semver order. */
     async readPackageProvenance(input: PackageProvenanceInput): Promise<ReleaseProvenance[]> {
       const context = activityContext();
       const beat = context ? setInterval(() => context.heartbeat(), 1_000) : undefined;
       try {
-        let packument: Packument;
-        try {
-          packument = (await npmFetch.json(`/${escapedName(input.name)}`, fetchOptions())) as Packument;
-        } catch (err) {
-          throw failure(err, input.name, 'read');
-        }
-        const versions = packument.versions ?? {};
-        const time = packument.time ?? {};
-        return await pool(Object.keys(versions).sort(bySemver), concurrency, (version) => {
-          const published = time[version];
-          return judge(input.name, version, versions[version] ?? {}, typeof published === 'string' ? published : undefined);
-        });
+        const listed = await listPackageVersions(input.name);
+        return await pool(listed, concurrency, (entry) => judge(entry.name, entry.version, entry.manifest, entry.publishedAt));
       } finally {
         if (beat) clearInterval(beat);
       }

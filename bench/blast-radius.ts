@@ -56,7 +56,6 @@ class ScanReader implements ReleaseIndexReader {
     const ids = new Int32Array(n);
     const parents = new Int32Array(n);
     const directs = new Uint8Array(n);
-    const local = new Map<string, number>();
     sbom.components.forEach((c, k) => {
       const label = `${c.name}@${c.version}`;
       const key = `${label}\n${c.purl}`;
@@ -74,11 +73,9 @@ class ScanReader implements ReleaseIndexReader {
       }
       ids[k] = id;
       directs[k] = c.direct ? 1 : 0;
-      local.set(label, k);
     });
     sbom.components.forEach((c, k) => {
-      // parseSbom's paths are a shortest-path tree: a component's path is its parent's path plus itself.
-      parents[k] = c.path.length > 2 ? (local.get(c.path[c.path.length - 2]!) ?? -1) : -1;
+      parents[k] = c.parent ?? -1;
     });
     this.refs.push(sbom.release);
     this.componentIds.push(ids);

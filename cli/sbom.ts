@@ -1,7 +1,7 @@
 // `quarantine sbom ingest <file|folder>...`: put our releases' CycloneDX SBOMs into the release index
 // (QUARANTINE_DATA_DIR). A document that does not validate is refused with the validator's reason and
 // nothing of it is kept; the others go in regardless.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { releaseKey } from '../core/release-index';
@@ -31,6 +31,28 @@ function filesUnder(path: string): string[] {
       if (entry.isDirectory()) return entry.name === 'node_modules' || entry.name.startsWith('.') ? [] : filesUnder(full);
       return /\.(json|xml)$/.test(entry.name) ? [full] : [];
     });
+}
+
+/**
+ * The bytes of a regular file of at most `max` bytes. A path may be a symlink to a FIFO or a device
+ * (`/dev/zero`): it is opened without blocking and judged by what was opened, and never read unless it
+ * is a regular file of an acceptable size; a file that grows while read is refused, not followed.
+ */
+export function readRegularFile(file: string, max: number): Buffer {
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer. It has no effect on regular files.
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new SbomRejection('not a regular file: only files are read');
+    if (stat.size > max) throw new SbomRejection(`${stat.size} bytes, larger than the ${max} accepted`);
+    const bytes = Buffer.alloc(stat.size + 1);
+    let length = 0;
+    for (let n; length < bytes.length && (n = readSync(fd, bytes, length, bytes.length - length, null)) > 0; ) length += n;
+    if (length > stat.size) throw new SbomRejection('the file grew while it was read');
+    return bytes.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 type FileResult = { file: string; ok: true; result: IngestResult } | { file: string; ok: false; reason: string };
@@ -69,8 +91,7 @@ export async function sbomCommand(argv: string[], output: Output, env: NodeJS.Pr
   try {
     for (const file of files) {
       try {
-        if (statSync(file).size > MAX_SBOM_BYTES) throw new SbomRejection(`larger than ${MAX_SBOM_BYTES} bytes`);
-        results.push({ file, ok: true, result: await ingestSbom(index, readFileSync(file), release ? { release } : {}) });
+        results.push({ file, ok: true, result: await ingestSbom(index, readRegularFile(file, MAX_SBOM_BYTES), release ? { release } : {}) });
       } catch (err) {
         if (!(err instanceof SbomRejection) && !(err instanceof Error && 'code' in err)) throw err;
         results.push({ file, ok: false, reason: (err as Error).message });

@@ -25,6 +25,34 @@ export interface ReleaseComponent {
   path: string[];
 }
 
+/**
+ * A component as an SBOM delivers it: its dependency path is not spelled out but linked, so that a
+ * deep graph costs one link per component instead of one path per component.
+ */
+export interface SbomComponent extends Omit<ReleaseComponent, 'path'> {
+  /**
+   * Index (in ReleaseSbom.components, always lower than this component's own) of the component it is
+   * reached through on its shortest path from the release; null for a direct dependency, and for a
+   * component the graph does not reach (its path is unknown: the release, then itself).
+   */
+  parent: number | null;
+  /** Steps from the release: 1 for a direct dependency (and for an unknown path). */
+  depth: number;
+}
+
+/** The dependency path of `components[at]`, both ends included, as `name@version`, built from its links. */
+export function sbomComponentPath(release: ReleaseRef, components: readonly SbomComponent[], at: number): string[] {
+  const path: string[] = [];
+  // Parents come first, so a chain is never longer than the list: the bound only guards bad input.
+  for (let i: number | null = at; i !== null && path.length <= components.length; i = components[i]?.parent ?? null) {
+    const c = components[i];
+    if (!c) break;
+    path.push(`${c.name}@${c.version}`);
+  }
+  path.push(releaseKey(release));
+  return path.reverse();
+}
+
 /** A release's SBOM reduced to what the index keeps. */
 export interface ReleaseSbom {
   release: ReleaseRef;
@@ -34,7 +62,8 @@ export interface ReleaseSbom {
   serialNumber?: string;
   /** sha256 (hex) of the document's bytes: the same bytes ingested twice are one SBOM. */
   digest: string;
-  components: ReleaseComponent[];
+  /** In breadth-first order from the release: a component's parent comes before it. */
+  components: SbomComponent[];
 }
 
 /**
@@ -108,6 +137,12 @@ export interface ReleaseIndexWriter {
   putProvenance(record: ReleaseProvenance): void;
 }
 
-export interface ReleaseIndex extends ReleaseIndexReader, ReleaseIndexWriter {
+/** What a provenance sync asks before reading the registry: records are immutable, so a recorded version is not read again. */
+export interface ProvenanceRecords {
+  /** The versions of our package `name` that have a provenance record, with its status. */
+  recordedProvenance(name: string): { version: string; status: ProvenanceStatus }[];
+}
+
+export interface ReleaseIndex extends ReleaseIndexReader, ReleaseIndexWriter, ProvenanceRecords {
   close(): void;
 }

@@ -9,7 +9,7 @@ import sjson from 'secure-json-parse';
 import * as semver from 'semver';
 import validatePackageName from 'validate-npm-package-name';
 import { validateCyclonedx } from './cyclonedx-schema';
-import { releaseKey, type ReleaseComponent, type ReleaseIndexWriter, type ReleaseRef, type ReleaseSbom } from './release-index';
+import { releaseKey, type ReleaseIndexWriter, type ReleaseRef, type ReleaseSbom, type SbomComponent } from './release-index';
 import { printable } from './spec';
 
 export class SbomRejection extends Error {
@@ -30,6 +30,8 @@ export interface ParsedSbom {
 export interface ParseOptions {
   /** The release the caller says this SBOM is for; must agree with the document when it names one. */
   release?: ReleaseRef;
+  /** Caps other than SBOM_LIMITS (tests, benchmarks). */
+  limits?: Partial<SbomLimits>;
 }
 
 function describeValidationError(issues: readonly ErrorObject[]): string {
@@ -98,10 +100,46 @@ function identify(component: CdxComponent): Identity {
   return { ok: true, name, version: component.version, purl };
 }
 
-function flatten(components: CdxComponent[] | undefined, out: CdxComponent[] = []): CdxComponent[] {
-  for (const c of components ?? []) {
-    out.push(c);
-    flatten(c.components, out);
+/**
+ * What one SBOM may hold. An SBOM is signed by CI, but a compromised CI signs whatever it is given: the
+ * caps keep one document from costing the intake or the index more than a large real one does.
+ */
+export interface SbomLimits {
+  /** Components in the document, nested ones included. The largest monorepos list a few thousand. */
+  components: number;
+  /** Steps from the release to any component (shortest path), and levels of nested components. npm trees are a few dozen deep. */
+  depth: number;
+  /** Entries of all the dependency paths the index keeps for the release (the sum of the components' depths). */
+  pathEntries: number;
+}
+
+export const SBOM_LIMITS: Readonly<SbomLimits> = { components: 50_000, depth: 100, pathEntries: 1_000_000 };
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * The document's components, nested ones included, in document order. Walked before the schema is
+ * checked (the cap is cheaper than validating what it refuses), so nothing here trusts the shape.
+ */
+function flatten(components: unknown, limits: SbomLimits): CdxComponent[] {
+  const out: CdxComponent[] = [];
+  // An explicit stack: nesting is attacker-chosen, the call stack is not the place to follow it.
+  const stack: { list: unknown[]; next: number }[] = Array.isArray(components) ? [{ list: components, next: 0 }] : [];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next >= top.list.length) {
+      stack.pop();
+      continue;
+    }
+    const component = top.list[top.next++];
+    if (typeof component !== 'object' || component === null) continue;
+    out.push(component as CdxComponent);
+    if (out.length > limits.components) throw new SbomRejection(`the SBOM lists more than ${count(limits.components)} components: at most ${count(limits.components)} are accepted`);
+    const nested = (component as { components?: unknown }).components;
+    if (Array.isArray(nested) && nested.length > 0) {
+      if (stack.length >= limits.depth) throw new SbomRejection(`the SBOM nests components more than ${count(limits.depth)} levels deep: at most ${count(limits.depth)} levels are accepted`);
+      stack.push({ list: nested, next: 0 });
+    }
   }
   return out;
 }
@@ -141,69 +179,105 @@ export async function parseSbom(bytes: Uint8Array | string, options: ParseOption
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new SbomRejection('not a CycloneDX document: expected a JSON object');
   const doc = json as CdxDocument;
   if (doc.bomFormat !== 'CycloneDX') throw new SbomRejection(`not a CycloneDX document: bomFormat is ${printable(JSON.stringify(doc.bomFormat ?? null))}`);
+  const limits: SbomLimits = { ...SBOM_LIMITS, ...options.limits };
   if (!isAccepted(doc.specVersion)) {
     throw new SbomRejection(`CycloneDX specVersion ${printable(JSON.stringify(doc.specVersion ?? null))} is not accepted (${ACCEPTED_SPEC_VERSIONS.join(', ')})`);
   }
+  const all = flatten(doc.components, limits);
   const invalid = validateCyclonedx(doc.specVersion, json);
   if (invalid !== null) throw new SbomRejection(`invalid CycloneDX ${doc.specVersion}: ${describeValidationError(invalid)}`);
 
   const release = releaseOf(doc, options.release);
+  const isRelease = (id: { name: string; version: string }): boolean => id.name === release.name && id.version === release.version;
   const warnings: string[] = [];
-  const byRef = new Map<string, { name: string; version: string; purl: string }>();
-  const found: { ref?: string; id: { name: string; version: string; purl: string } }[] = [];
+  type Found = { ref?: string; id: { name: string; version: string; purl: string } };
+  const byRef = new Map<string, Found>();
+  const found: Found[] = [];
   let skipped = 0;
-  for (const component of flatten(doc.components)) {
+  for (const component of all) {
     const id = identify(component);
     if (!id.ok) {
       if ('problem' in id) warnings.push(`left out ${id.problem}`);
       else skipped += 1;
       continue;
     }
-    found.push({ ref: component['bom-ref'], id });
-    if (component['bom-ref'] !== undefined) byRef.set(component['bom-ref'], id);
+    const entry: Found = { ref: component['bom-ref'], id };
+    found.push(entry);
+    if (entry.ref !== undefined) byRef.set(entry.ref, entry);
   }
   if (skipped > 0) warnings.push(`left out ${skipped} component(s) that are not npm packages`);
 
-  // Shortest path from the release to each component, over the document's dependency graph.
+  // Breadth first from the release: the first time a ref is reached, it is along a shortest path.
+  // Each ref keeps a link to the ref it was reached from, never a path: a deep graph costs a link per
+  // component, and a path is spelled out only when a query asks for it.
   const rootRef = doc.metadata?.component?.['bom-ref'];
   const edges = new Map<string, string[]>();
   for (const d of doc.dependencies ?? []) edges.set(d.ref, d.dependsOn ?? []);
-  const parent = new Map<string, string | null>();
+  const reachedFrom = new Map<string, string | null>();
+  const reached: string[] = [];
   if (rootRef !== undefined) {
-    parent.set(rootRef, null);
-    const queue = [rootRef];
-    for (let i = 0; i < queue.length; i++) {
-      const ref = queue[i] as string;
+    reachedFrom.set(rootRef, null);
+    reached.push(rootRef);
+    let levelEnd = 1;
+    let depth = 0;
+    for (let i = 0; i < reached.length; i++) {
+      if (i === levelEnd) {
+        depth += 1;
+        levelEnd = reached.length;
+      }
+      const ref = reached[i]!;
       for (const next of edges.get(ref) ?? []) {
-        if (parent.has(next)) continue;
-        parent.set(next, ref);
-        queue.push(next);
+        if (reachedFrom.has(next)) continue;
+        if (depth + 1 > limits.depth) {
+          const id = byRef.get(next)?.id;
+          throw new SbomRejection(
+            `${printable(id ? `${id.name}@${id.version}` : next)} is more than ${count(limits.depth)} dependencies away from the release (shortest path): at most ${count(limits.depth)} levels are accepted`,
+          );
+        }
+        reachedFrom.set(next, ref);
+        reached.push(next);
       }
     }
   }
-  const label = (ref: string): string => {
-    const id = byRef.get(ref);
-    return id ? `${id.name}@${id.version}` : ref;
-  };
-  const rootLabel = releaseKey(release);
-  const components = new Map<string, ReleaseComponent>();
-  let unreachable = 0;
-  for (const { ref, id } of found) {
-    if (id.name === release.name && id.version === release.version) continue;
-    let path: string[];
-    if (ref !== undefined && parent.has(ref)) {
-      path = [];
-      for (let at: string | null | undefined = ref; at !== null && at !== undefined && at !== rootRef; at = parent.get(at)) path.unshift(label(at));
-      path.unshift(rootLabel);
-    } else {
-      unreachable += 1;
-      path = [rootLabel, `${id.name}@${id.version}`];
+
+  // One component per name@version (npm nests one package at several places): the occurrence nearest
+  // the release, reached first. Its parent is the component its path runs through; a ref that is not
+  // one of the release's npm components (another ecosystem, a bad purl, the release itself) is passed
+  // through, so the path names only what the index knows.
+  const components: SbomComponent[] = [];
+  const kept = new Map<string, number>();
+  const anchorOf = new Map<string, number | null>();
+  let pathEntries = 0;
+  const keep = (id: Found['id'], parent: number | null, direct: boolean): number => {
+    const depth = parent === null ? 1 : components[parent]!.depth + 1;
+    pathEntries += depth;
+    if (pathEntries > limits.pathEntries) {
+      throw new SbomRejection(`the dependency paths of the SBOM's components add up to more than ${count(limits.pathEntries)} entries: at most ${count(limits.pathEntries)} are kept for one release`);
     }
-    const component: ReleaseComponent = { name: id.name, version: id.version, purl: id.purl, direct: path.length === 2 && ref !== undefined && parent.has(ref), path };
-    const key = `${id.name}@${id.version}`;
-    const seen = components.get(key);
-    // npm nests one package at several places: keep the occurrence nearest the release.
-    if (!seen || seen.path.length > component.path.length) components.set(key, component);
+    components.push({ name: id.name, version: id.version, purl: id.purl, direct, parent, depth });
+    return components.length - 1;
+  };
+  for (let i = 0; i < reached.length; i++) {
+    const ref = reached[i]!;
+    const from = reachedFrom.get(ref);
+    const parent = from === null || from === undefined ? null : (anchorOf.get(from) ?? null);
+    const entry = byRef.get(ref);
+    if (i === 0 || !entry || isRelease(entry.id)) {
+      anchorOf.set(ref, parent);
+      continue;
+    }
+    const key = `${entry.id.name}@${entry.id.version}`;
+    let at = kept.get(key);
+    if (at === undefined) kept.set(key, (at = keep(entry.id, parent, from === rootRef)));
+    anchorOf.set(ref, at);
+  }
+  let unreachable = 0;
+  for (const entry of found) {
+    if (isRelease(entry.id)) continue;
+    if (entry.ref !== undefined && reachedFrom.has(entry.ref) && byRef.get(entry.ref) === entry) continue;
+    unreachable += 1;
+    const key = `${entry.id.name}@${entry.id.version}`;
+    if (!kept.has(key)) kept.set(key, keep(entry.id, null, false));
   }
   if (unreachable > 0) {
     warnings.push(
@@ -218,7 +292,7 @@ export async function parseSbom(bytes: Uint8Array | string, options: ParseOption
       specVersion: doc.specVersion,
       ...(doc.serialNumber !== undefined ? { serialNumber: doc.serialNumber } : {}),
       digest,
-      components: [...components.values()],
+      components,
     },
     warnings,
   };

@@ -11,7 +11,7 @@ import type { ENDPOINTS, EndpointName } from './endpoints';
 import type { IncidentIndex } from './incident-index';
 import type { Journal } from './journal';
 import { DEFAULT_SBOM_BODY_LIMIT, registerSbomRoute } from './sboms';
-import type { ReleaseIndexWriter } from '../core/release-index';
+import type { SbomIngester } from './sbom-ingest';
 
 export interface IntakeConfig {
   registry: string;
@@ -28,8 +28,8 @@ export interface IntakeDeps {
   journal: Journal;
   index: IncidentIndex;
   drainer: Drainer;
-  /** Where POST /v1/sboms puts SBOMs; without it the route is not served. */
-  releaseIndex?: ReleaseIndexWriter;
+  /** What POST /v1/sboms hands SBOMs to (server/sbom-ingest.ts); without it the route is not served. */
+  sboms?: SbomIngester;
   logger?: boolean | Record<string, unknown>;
 }
 
@@ -139,6 +139,6 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
       return accept(request, reply, name, deliveryId, parsed);
     });
   }
-  if (deps.releaseIndex) registerSbomRoute(app, { index: deps.releaseIndex, secrets: config.secrets.standard, bodyLimit: config.sbomBodyLimit ?? DEFAULT_SBOM_BODY_LIMIT });
+  if (deps.sboms) registerSbomRoute(app, { ingester: deps.sboms, bodyLimit: config.sbomBodyLimit ?? DEFAULT_SBOM_BODY_LIMIT });
   return app;
 }

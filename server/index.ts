@@ -9,7 +9,8 @@ import { Drainer } from './drainer';
 import { ENDPOINTS } from './endpoints';
 import { IncidentIndex } from './incident-index';
 import { Journal } from './journal';
-import { INDEX_FILE, openReleaseIndex } from '../store/sqlite-store';
+import { startSbomIngester } from './sbom-ingest';
+import { INDEX_FILE } from '../store/sqlite-store';
 
 export interface RunningIntake {
   app: FastifyInstance;
@@ -21,7 +22,7 @@ export interface RunningIntake {
 export async function startIntake(config: ServeConfig, options: { logger?: boolean; client?: Client } = {}): Promise<RunningIntake> {
   const journal = new Journal(join(config.dataDir, 'intake'));
   const index = new IncidentIndex();
-  const releaseIndex = openReleaseIndex(join(config.dataDir, INDEX_FILE));
+  const sboms = startSbomIngester({ indexFile: join(config.dataDir, INDEX_FILE), secrets: config.secrets.standard });
   const recovered = journal.takeRecovered();
   for (const entry of recovered) index.replay(entry.deliveryId, entry.routes);
   const backlog = recovered.filter((entry) => entry.seq > journal.deliveredSeq);
@@ -35,7 +36,7 @@ export async function startIntake(config: ServeConfig, options: { logger?: boole
   }
   let app: FastifyInstance | undefined = undefined;
   const drainer = new Drainer({ client, journal, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, log: (msg, fields) => app?.log.warn(fields ?? {}, msg) });
-  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, releaseIndex, logger: options.logger ?? false });
+  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, sboms, logger: options.logger ?? false });
   drainer.start();
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -49,7 +50,7 @@ export async function startIntake(config: ServeConfig, options: { logger?: boole
       await server.close();
       await drainer.stop();
       await journal.close();
-      releaseIndex.close();
+      await sboms.close();
       await connection?.close();
     },
   };

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ComponentOccurrence, ReleaseIndex, ReleaseProvenance, ReleaseRef, ReleaseSbom } from '../core/release-index';
+import type { ComponentOccurrence, ProvenanceStatus, ReleaseIndex, ReleaseProvenance, ReleaseRef, ReleaseSbom } from '../core/release-index';
 
 export const INDEX_FILE = 'releases.sqlite';
 
@@ -109,6 +109,9 @@ export function openReleaseIndex(file: string): ReleaseIndex {
   const countOfComponent = db.prepare<[number], [number]>('SELECT count(*) FROM occurrences WHERE component_id = ?').raw(true);
   const releaseById = db.prepare<[number], { name: string; version: string }>('SELECT name, version FROM releases WHERE id = ?');
   const componentById = db.prepare<[number], ComponentRow>('SELECT id, name, version, purl FROM components WHERE id = ?');
+  const provenanceOfPackage = db.prepare<[string], { version: string; status: ProvenanceStatus }>(
+    'SELECT r.version AS version, p.status AS status FROM provenance p JOIN releases r ON r.id = p.release_id WHERE r.name = ?',
+  );
   const allReleases = db.prepare<[], { name: string; version: string }>('SELECT name, version FROM releases ORDER BY name, version');
   const countReleases = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM releases');
   const upsertProvenance = db.prepare<[number, string, string | null, string | null, string | null, number | null, string, string]>(
@@ -163,12 +166,18 @@ export function openReleaseIndex(file: string): ReleaseIndex {
     deleteOccurrences.run(id);
     const ids = new Map<string, number>();
     for (const c of sbom.components) ids.set(`${c.name}@${c.version}`, componentId(c.name, c.version, c.purl));
-    for (const c of sbom.components) {
+    // Each path is its parent's plus one id: built once per component from the parent's, in list
+    // order (parents first), so the work is the size of what is stored, never more.
+    const paths: string[] = [];
+    sbom.components.forEach((c, at) => {
       const own = ids.get(`${c.name}@${c.version}`) as number;
-      // The path's first element is the release itself; the rest are components of this SBOM.
-      const pathIds = c.path.slice(1).map((label) => ids.get(label) ?? -1);
-      insertOccurrence.run(own, id, c.direct ? 1 : 0, pathIds.join(','));
-    }
+      if (c.parent !== null && !(Number.isInteger(c.parent) && c.parent >= 0 && c.parent < at)) {
+        throw new RangeError(`component ${at} of ${sbom.release.name}@${sbom.release.version} names parent ${c.parent}: parents come before their components`);
+      }
+      const path = c.parent === null ? String(own) : `${paths[c.parent]},${own}`;
+      paths.push(path);
+      insertOccurrence.run(own, id, c.direct ? 1 : 0, path);
+    });
     upsertSbom.run(id, sbom.digest, sbom.specVersion, sbom.serialNumber ?? null, sbom.components.length, new Date().toISOString());
     return { replaced: previous !== undefined, unchanged: false };
   });
@@ -254,6 +263,9 @@ export function openReleaseIndex(file: string): ReleaseIndex {
       }
       const sql = `SELECT record FROM provenance${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`;
       return provenanceWhere(sql).all(...params).map((r) => JSON.parse(r.record) as ReleaseProvenance);
+    },
+    recordedProvenance(name) {
+      return provenanceOfPackage.all(name);
     },
     releases() {
       return allReleases.all();

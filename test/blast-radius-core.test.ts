@@ -5,7 +5,7 @@ import { parseGenericAlert } from '../core/alerts/generic';
 import type { Report } from '../core/incident';
 import { incidentId } from '../core/incident-id';
 import { containmentsFor, routeAlert } from '../core/intake';
-import type { ReleaseComponent, ReleaseIndex, ReleaseProvenance } from '../core/release-index';
+import type { ReleaseIndex, ReleaseProvenance, SbomComponent } from '../core/release-index';
 import { openReleaseIndex } from '../store/sqlite-store';
 
 const REPO = 'https://github.com/acme/core';
@@ -93,7 +93,7 @@ describe('by publisher', () => {
 });
 
 describe('by component over an index', () => {
-  const component = (name: string, version: string): ReleaseComponent => ({ name, version, purl: `pkg:npm/${name}@${version}`, direct: true, path: ['x', `${name}@${version}`] });
+  const component = (name: string, version: string): SbomComponent => ({ name, version, purl: `pkg:npm/${name}@${version}`, direct: true, parent: null, depth: 1 });
   test('a narrow version in most of our releases is over-broad too', () => {
     for (const v of ['1.0.1', '1.0.2', '1.0.3']) {
       index.putSbom({ release: { name: '@acme/core', version: v }, specVersion: '1.5', digest: v, components: [component('left-pad', '1.3.0')] });
@@ -111,9 +111,9 @@ describe('by component over an index', () => {
 describe('a large answer', () => {
   test('lists every release but leaves out dependency paths above the detail limit', () => {
     const big = openReleaseIndex(':memory:');
-    const sbom = (version: string, components: ReleaseComponent[]) => ({ release: { name: '@acme/app', version }, specVersion: '1.5', digest: version, components });
-    const dep = (version: string): ReleaseComponent => ({ name: 'tslib', version, purl: `pkg:npm/tslib@${version}`, direct: false, path: ['x', 'mid@1.0.0', `tslib@${version}`] });
-    const mid: ReleaseComponent = { name: 'mid', version: '1.0.0', purl: 'pkg:npm/mid@1.0.0', direct: true, path: ['x', 'mid@1.0.0'] };
+    const sbom = (version: string, components: SbomComponent[]) => ({ release: { name: '@acme/app', version }, specVersion: '1.5', digest: version, components });
+    const dep = (version: string): SbomComponent => ({ name: 'tslib', version, purl: `pkg:npm/tslib@${version}`, direct: false, parent: 0, depth: 2 });
+    const mid: SbomComponent = { name: 'mid', version: '1.0.0', purl: 'pkg:npm/mid@1.0.0', direct: true, parent: null, depth: 1 };
     for (let i = 0; i < PATH_DETAIL_LIMIT + 1; i++) big.putSbom(sbom(`1.0.${i}`, [mid, dep(i % 2 === 0 ? '2.8.0' : '2.8.1')]));
     const small = affectedByComponents(big, [{ name: 'tslib', versions: ['2.8.1'], ranges: [], osvRanges: [] }]);
     expect(small.releases).toHaveLength(PATH_DETAIL_LIMIT / 2);

@@ -9,7 +9,7 @@ import { affectedByComponents } from '../core/blast-radius';
 import type { Report } from '../core/incident';
 import { incidentId, MAX_INCIDENT_ID_LENGTH } from '../core/incident-id';
 import { containmentsFor, routeAlert, type Route, type RoutingContext } from '../core/intake';
-import type { ReleaseComponent, ReleaseIndex } from '../core/release-index';
+import type { ReleaseIndex, SbomComponent } from '../core/release-index';
 import { IncidentIndex, routeKind } from '../server/incident-index';
 import { openReleaseIndex } from '../store/sqlite-store';
 import { dependabotOnCore, GHSA, malwareAdvisoryOnCore, type Payload } from './helpers/github-payloads';
@@ -143,7 +143,7 @@ describe('IncidentIndex: routes join only incidents of their own kind (review fi
 
 describe('containmentsFor: per package, a person decides what would take a whole package (H4, M10)', () => {
   let index: ReleaseIndex;
-  const leftPad = (version: string): ReleaseComponent => ({ name: 'left-pad', version, purl: `pkg:npm/left-pad@${version}`, direct: true, path: ['x', `left-pad@${version}`] });
+  const leftPad = (version: string): SbomComponent => ({ name: 'left-pad', version, purl: `pkg:npm/left-pad@${version}`, direct: true, parent: null, depth: 1 });
   const report = (kind: 'malware' | 'vulnerability', withdrawn = false): Report => ({
     reportId: 'osv:d:0',
     requestedBy: 'osv:MAL-1',

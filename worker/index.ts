@@ -4,13 +4,12 @@ import { existsSync } from 'node:fs';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { createIncidentActivities } from '../activities/incidents';
-import { createProvenanceActivities, type ProvenanceActivities } from '../activities/provenance';
+import { createProvenanceActivities } from '../activities/provenance';
 import { createOfflineVerifier } from '../activities/provenance-verify';
 import { createRegistryActivities } from '../activities/registry';
 import { createReleaseIndexActivities } from '../activities/release-index';
-import type { ReleaseIndex, ReleaseIndexWriter } from '../core/release-index';
+import type { ReleaseIndex } from '../core/release-index';
 import { openReleaseIndex } from '../store/sqlite-store';
 import { cleartextTokenWarning, workerConfigFromEnv, type WorkerConfig } from './config';
 import { createCommand, ensureSearchAttributes } from './search-attributes';
@@ -38,23 +37,6 @@ function lazyReleaseIndex(file: string): () => ReleaseIndex {
   return () => (index ??= openReleaseIndex(file));
 }
 
-/** Re-reads the packages' provenance from the registry into the index, so a build query sees releases published since the last sync. */
-export function provenanceRefresher(index: () => ReleaseIndexWriter, provenance: ProvenanceActivities): (names: string[]) => Promise<void> {
-  return async (names) => {
-    for (const name of names) {
-      let records;
-      try {
-        records = await provenance.readPackageProvenance({ name });
-      } catch (error) {
-        // A package the registry no longer has keeps what the index knew of it.
-        if (error instanceof ApplicationFailure && error.type === 'PackageNotFound') continue;
-        throw error;
-      }
-      for (const record of records) index().putProvenance(record);
-    }
-  };
-}
-
 export function createWorker({ connection, namespace, config, overrides }: CreateWorkerOptions): Promise<Worker> {
   // The worker's own connection serves the client that opens containment incidents from other incidents.
   const client = new Client({ connection, namespace });
@@ -67,7 +49,7 @@ export function createWorker({ connection, namespace, config, overrides }: Creat
     ...workflowSource(),
     activities: {
       ...createRegistryActivities(config.credentials),
-      ...createReleaseIndexActivities({ index, refreshProvenance: provenanceRefresher(index, provenance) }),
+      ...createReleaseIndexActivities({ index, provenance }),
       ...createIncidentActivities(client, config.taskQueue),
     },
     ...overrides,

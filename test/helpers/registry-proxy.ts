@@ -21,7 +21,8 @@ export interface RegistryProxy {
   close(): Promise<void>;
 }
 
-export async function startRegistryProxy(upstream: string): Promise<RegistryProxy> {
+/** keepHost: forward the Host the client sent, so that URLs the registry writes into documents name the proxy. */
+export async function startRegistryProxy(upstream: string, options: { keepHost?: boolean } = {}): Promise<RegistryProxy> {
   const target = new URL(upstream);
   const seen: SeenRequest[] = [];
   let hold: { match: (req: SeenRequest) => boolean; reached: (req: SeenRequest) => void } | undefined;
@@ -36,7 +37,7 @@ export async function startRegistryProxy(upstream: string): Promise<RegistryProx
       seen.push(entry);
       const holding = hold && hold.match(entry) ? hold : undefined;
       if (holding) hold = undefined;
-      const headers = { ...req.headers, host: target.host };
+      const headers = options.keepHost ? { ...req.headers } : { ...req.headers, host: target.host };
       const forward = httpRequest(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
         (upstreamRes) => {
