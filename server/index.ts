@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { FastifyInstance } from 'fastify';
-import { buildIntakeServer } from './app';
+import { bodyDeliveryKey, buildIntakeServer } from './app';
 import type { ServeConfig } from './config';
-import { Drainer } from './drainer';
+import { DeadLetters, Drainer, type PendingEntry } from './drainer';
 import { ENDPOINTS } from './endpoints';
-import { IncidentIndex } from './incident-index';
+import { IncidentIndex, type IndexSnapshot } from './incident-index';
 import { Journal } from './journal';
 import { INDEX_FILE, openReleaseIndex } from '../store/sqlite-store';
 
@@ -19,12 +19,29 @@ export interface RunningIntake {
 }
 
 export async function startIntake(config: ServeConfig, options: { logger?: boolean; client?: Client } = {}): Promise<RunningIntake> {
-  const journal = new Journal(join(config.dataDir, 'intake'));
+  let app: FastifyInstance | undefined = undefined;
+  // Before the server exists (reading the journal at start), warnings go to stderr as JSON lines.
+  const log = (msg: string, fields?: Record<string, unknown>): void => {
+    if (app) app.log.warn(fields ?? {}, msg);
+    else if (options.logger !== false) console.error(JSON.stringify({ level: 'warn', msg, ...fields }));
+  };
   const index = new IncidentIndex();
+  const backlog: PendingEntry[] = [];
+  // The journal is read once, entry by entry: the index is rebuilt and the undelivered routes queued.
+  const journal = new Journal(join(config.dataDir, 'intake'), {
+    snapshotState: () => index.snapshot(),
+    recover: {
+      snapshot: (state) => index.restore(state as IndexSnapshot),
+      entry: (entry, undelivered) => {
+        index.replay(entry.deliveryId, entry.routes);
+        if (entry.bodySha256) index.recordDelivery(bodyDeliveryKey(entry.source, entry.bodySha256), entry.routes.map((r) => r.incident));
+        if (undelivered.length > 0) backlog.push({ entry, routes: undelivered });
+      },
+    },
+    log,
+  });
+  const deadLetters = new DeadLetters(join(config.dataDir, 'intake', 'dead-letters.jsonl'));
   const releaseIndex = openReleaseIndex(join(config.dataDir, INDEX_FILE));
-  const recovered = journal.takeRecovered();
-  for (const entry of recovered) index.replay(entry.deliveryId, entry.routes);
-  const backlog = recovered.filter((entry) => entry.seq > journal.deliveredSeq);
 
   let connection: Connection | undefined;
   let client = options.client;
@@ -33,8 +50,7 @@ export async function startIntake(config: ServeConfig, options: { logger?: boole
     connection = await Connection.connect(connectionOptions);
     client = new Client({ connection, namespace });
   }
-  let app: FastifyInstance | undefined = undefined;
-  const drainer = new Drainer({ client, journal, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, log: (msg, fields) => app?.log.warn(fields ?? {}, msg) });
+  const drainer = new Drainer({ client, journal, deadLetters, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, log });
   app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, releaseIndex, logger: options.logger ?? false });
   drainer.start();
   await app.listen({ host: config.host, port: config.port });
