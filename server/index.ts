@@ -8,7 +8,7 @@ import type { ServeConfig } from './config';
 import { DeadLetters, Drainer, type PendingEntry } from './drainer';
 import { ENDPOINTS } from './endpoints';
 import { IncidentIndex, type IndexSnapshot } from './incident-index';
-import { Journal } from './journal';
+import { Journal, type JournalDisk } from './journal';
 import { INDEX_FILE, openReleaseIndex } from '../store/sqlite-store';
 
 export interface RunningIntake {
@@ -18,7 +18,14 @@ export interface RunningIntake {
   close(): Promise<void>;
 }
 
-export async function startIntake(config: ServeConfig, options: { logger?: boolean; client?: Client } = {}): Promise<RunningIntake> {
+export interface IntakeOptions {
+  logger?: boolean;
+  client?: Client;
+  /** The journal's syscalls (tests put a failing disk there). */
+  journalDisk?: JournalDisk;
+}
+
+export async function startIntake(config: ServeConfig, options: IntakeOptions = {}): Promise<RunningIntake> {
   let app: FastifyInstance | undefined = undefined;
   // Before the server exists (reading the journal at start), warnings go to stderr as JSON lines.
   const log = (msg: string, fields?: Record<string, unknown>): void => {
@@ -29,6 +36,7 @@ export async function startIntake(config: ServeConfig, options: { logger?: boole
   const backlog: PendingEntry[] = [];
   // The journal is read once, entry by entry: the index is rebuilt and the undelivered routes queued.
   const journal = new Journal(join(config.dataDir, 'intake'), {
+    disk: options.journalDisk,
     snapshotState: () => index.snapshot(),
     recover: {
       snapshot: (state) => index.restore(state as IndexSnapshot),

@@ -90,6 +90,8 @@ const SEGMENT = /^journal-(\d+)\.jsonl$/;
 const LEGACY_FILE = 'journal.jsonl';
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
 const READ_CHUNK = 1024 * 1024;
+/** How often delivery progress is written: the window a crash can resend. */
+const PROGRESS_INTERVAL_MS = 200;
 
 interface Segment {
   file: string;
@@ -212,7 +214,7 @@ export class Journal {
         for (const b of batch) b.reject(refusal);
         continue;
       }
-      if (this.durableEnd >= this.segmentBytes) this.rotate(batch[0]!.entry.seq);
+      if (this.durableEnd >= this.segmentBytes) await this.rotate(batch[0]!.entry.seq);
       const data = Buffer.concat(batch.map((b) => b.line));
       try {
         for (let offset = 0; offset < data.length; ) {
@@ -254,11 +256,11 @@ export class Journal {
     return true;
   }
 
-  private rotate(firstSeq: number): void {
+  private async rotate(firstSeq: number): Promise<void> {
     closeSync(this.fd);
     const file = join(this.dir, segmentName(firstSeq));
     this.fd = openSync(file, 'w+');
-    fsyncDirectory(this.dir);
+    await syncDirectory(this.dir);
     this.segments.push({ file, lastSeq: 0 });
     this.durableEnd = 0;
     this.compactSoon();
@@ -288,6 +290,9 @@ export class Journal {
 
   private async writeProgress(): Promise<void> {
     try {
+      // Progress lost in a crash is a resend the workflows take once; a sync per delivered group
+      // would compete with the acknowledgements' syncs for the disk.
+      await new Promise((r) => setTimeout(r, PROGRESS_INTERVAL_MS));
       while (this.progressDirty) {
         this.progressDirty = false;
         const partial = [...this.outstanding].filter(([, p]) => p.done.size > 0).map(([seq, p]) => [seq, [...p.done]]);
@@ -320,7 +325,7 @@ export class Journal {
         const [removed] = this.segments.splice(0, 1);
         await unlink(removed!.file);
       }
-      fsyncDirectory(this.dir);
+      await syncDirectory(this.dir);
     } catch (err) {
       this.log('intake journal: compaction failed; segments kept', { error: (err as Error).message });
     }
@@ -486,7 +491,17 @@ async function writeDurably(file: string, content: string): Promise<void> {
     await handle.close();
   }
   await rename(partial, file);
-  fsyncDirectory(join(file, '..'));
+  await syncDirectory(join(file, '..'));
+}
+
+/** fsync of a directory off the event loop: acknowledgements do not wait behind it. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 function fsyncDirectory(dir: string): void {

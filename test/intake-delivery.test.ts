@@ -9,7 +9,7 @@ import { parseGenericAlert } from '../core/alerts/generic';
 import { routeAlert, type Route } from '../core/intake';
 import { MAX_INCIDENT_ID_LENGTH, MAX_ROUTES_PER_DELIVERY } from '../server/drainer';
 import { startIntake, type RunningIntake } from '../server/index';
-import { Journal } from '../server/journal';
+import { Journal, NODE_DISK, type JournalDisk } from '../server/journal';
 import { closeSignal } from '../workflows/definitions';
 import { watchQuery } from '../workflows/watch-incident';
 import { incidentsOn, intakeConfig, sendGithub, sendStandard } from './helpers/intake';
@@ -143,6 +143,32 @@ describe('intake delivery into Temporal', () => {
     expect(now.runId).toBe(firstRun);
     expect(now.status.name).not.toBe('RUNNING');
     await stop(restarted);
+  });
+
+  it('answers 503 while the journal cannot write, keeps nothing of it, and accepts the same delivery once the disk is back', async () => {
+    let broken = false;
+    const failing = <T extends unknown[], R>(call: (...args: T) => Promise<R>) => (...args: T): Promise<R> =>
+      broken ? Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) : call(...args);
+    const journalDisk: JournalDisk = { write: failing(NODE_DISK.write), fdatasync: failing(NODE_DISK.fdatasync), ftruncate: failing(NODE_DISK.ftruncate) };
+    const intake = await startIntake(intakeConfig({ registry: registry(), taskQueue }), { client, logger: false, journalDisk });
+    running.push(intake);
+    const body = JSON.stringify({ id: 'disk-1', kind: 'malware', title: 'disk', package: { name: 'disk-failure-dep', versions: ['1.0.0'] } });
+
+    broken = true;
+    const refused = await sendStandard(intake.url, '/v1/alerts', body, { id: 'msg_disk_1' });
+    expect(refused.status).toBe(503);
+    expect(refused.body.error).toMatch(/nothing was accepted, send it again/);
+    expect(await readyz(intake)).toMatchObject({ status: 503, body: { ready: false, journal: { acknowledging: false } } });
+
+    broken = false;
+    const accepted = await sendStandard(intake.url, '/v1/alerts', body, { id: 'msg_disk_1' });
+    expect(accepted.status).toBe(202);
+    expect(accepted.body.duplicate).toBeUndefined();
+    expect(await readyz(intake)).toMatchObject({ status: 200, body: { ready: true, journal: { acknowledging: true } } });
+    await intake.drainer.idle();
+    const view = await pollUntil(() => client.workflow.getHandle(accepted.body.incidents![0]!.incident).query(watchQuery), (v) => v.reports.length > 0);
+    expect(view.reports.map((r) => r.reportId)).toEqual(['generic:webhook:msg_disk_1/0:0']);
+    await stop(intake);
   });
 
   it('answers a GitHub body replayed under another delivery id with 200 duplicate, before and after a restart', async () => {

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Route } from '../core/intake';
+import { IncidentIndex, type IndexSnapshot } from '../server/incident-index';
 import { Journal, NODE_DISK, type JournalDisk, type JournalEntry } from '../server/journal';
 
 const route = (incident: string): Route =>
@@ -208,6 +209,35 @@ describe('the intake journal', () => {
     expect(after.entries.filter((e) => e.undelivered.length > 0).map((e) => e.entry.seq)).toEqual([36, 37, 38, 39, 40]);
     expect((await after.journal.append(entry(41))).seq).toBe(41);
     await after.journal.close();
+  });
+
+  it('brings the incident index back from the snapshot after compaction: old deliveries are still redeliveries', async () => {
+    const dir = newDir();
+    const start = () => {
+      const index = new IncidentIndex();
+      const journal = new Journal(dir, {
+        segmentBytes: 1_500,
+        snapshotState: () => index.snapshot(),
+        recover: { snapshot: (state) => index.restore(state as IndexSnapshot), entry: (e) => index.replay(e.deliveryId, e.routes) },
+      });
+      return { index, journal };
+    };
+    const first = start();
+    for (let n = 1; n <= 30; n++) {
+      const routes = first.index.assign(entry(n).routes).map((a) => a.route);
+      const written = await first.journal.append({ ...entry(n), routes });
+      first.index.recordDelivery(written.deliveryId, routes.map((r) => r.incident));
+      first.journal.markDelivered(written.seq, [0]);
+    }
+    await first.journal.settled();
+    await first.journal.close();
+    expect(readdirSync(dir).filter((f) => f.startsWith('journal-')).length).toBeLessThan(5);
+
+    const second = start();
+    expect(second.index.delivery('d-1')).toEqual(['inc-1-0']);
+    expect(second.index.assign([route('inc-2-0')])[0]!.isNew).toBe(false);
+    expect(second.index.assign([route('inc-99-0')])[0]!.isNew).toBe(true);
+    await second.journal.close();
   });
 
   it('on a real 16 KiB tmpfs: a short write, ENOSPC, space again, restart: every acknowledged entry is back', () => {
