@@ -5,7 +5,7 @@
 // Baseline in the same run: the naive design, one signal-with-start per alert straight into the same
 // Temporal server, measured the same two ways.
 // Usage: npm run bench:ingest [-- --alerts N --concurrency C --rate R]
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -129,12 +129,13 @@ async function main(): Promise<void> {
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
   // Two shared cores: how busy the machine was says how far to trust the tail.
+  let worker: ChildProcess | undefined;
   const results: Record<string, unknown> = { alerts: count, concurrency, steady_rate_per_second: rate, machine: { cpus: cpus().length, load_average_at_start: loadavg().map((l) => Number(l.toFixed(2))) } };
   try {
     // quarantine serve, as deployed: its own process, journal on disk.
     const taskQueue = 'bench-ingest';
     // Each in its own process, as deployed, so that none of them stalls the sender's clock.
-    const worker = spawn(process.execPath, [CLI, 'worker'], {
+    worker = spawn(process.execPath, [CLI, 'worker'], {
       env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, QUARANTINE_TASK_QUEUE: taskQueue },
       stdio: 'ignore',
     });
@@ -159,6 +160,8 @@ async function main(): Promise<void> {
       const status = await post(url, { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signStandardWebhook(raw, id, timestamp, SECRET) }, raw);
       if (status !== 202 && status !== 200) throw new Error(`intake answered ${status}`);
     };
+    // The server's own account of the run: journal group-commit times and event-loop delay.
+    const serverTimes = async () => ((await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { sinceLastReadMs: unknown }).sinceLastReadMs;
     const drained = async () => {
       for (;;) {
         const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as { backlog: number };
@@ -172,9 +175,11 @@ async function main(): Promise<void> {
       await drained();
       const allInTemporal = Number(((performance.now() - started) / 1000).toFixed(2));
       // Three steady runs: on two shared cores one run's p99 swings by tens of milliseconds.
-      const runs: Stats[] = [];
+      const runs: (Stats & { server_ms?: unknown })[] = [];
       for (let run = 1; run <= STEADY_RUNS; run++) {
-        runs.push(await steady(count, rate, count * 10 * run, sendToIntake));
+        await serverTimes(); // starts the server's window at this run
+        const result = await steady(count, rate, count * 10 * run, sendToIntake);
+        runs.push({ ...result, server_ms: await serverTimes() });
         await drained();
       }
       results.intake = { closed_loop: { ...most, all_in_temporal_after_s: allInTemporal }, steady: medianRun(runs), steady_runs: runs };
@@ -208,9 +213,10 @@ async function main(): Promise<void> {
       p99_ms: '<= 50',
       met: intake.closed_loop.per_second >= 500 && intake.steady.per_second >= rate * 0.95 && intake.steady.p99_ms <= 50 && intake.steady.errors === 0,
     };
-    await stopChild(worker);
     (results.machine as Record<string, unknown>).load_average_at_end = loadavg().map((l) => Number(l.toFixed(2)));
   } finally {
+    // Also when a phase failed: a worker left behind would load the machine of the next run.
+    if (worker) await stopChild(worker);
     await connection.close();
     await temporal.stop();
   }

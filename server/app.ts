@@ -2,6 +2,7 @@
 // parsed into normalised alerts, routed to incidents (duplicates and aliases joining the one they
 // have), journalled durably, and only then answered; the drainer moves the journal into Temporal.
 import { createHash } from 'node:crypto';
+import type { IntervalHistogram } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { AlertRejection, type NormalizedAlert } from '../core/alert';
@@ -32,6 +33,8 @@ export interface IntakeDeps {
   /** Where POST /v1/sboms puts SBOMs; without it the route is not served. */
   releaseIndex?: ReleaseIndexWriter;
   logger?: boolean | Record<string, unknown>;
+  /** Event-loop delay since the last /readyz, for finding where an acknowledgement's time goes. */
+  eventLoopDelay?: IntervalHistogram;
 }
 
 export interface AlertAnswer {
@@ -58,6 +61,13 @@ function parseJson(raw: Buffer): unknown {
 /** The key under which a delivery is remembered by its body (GitHub), in the same index as delivery ids. */
 export function bodyDeliveryKey(source: string, bodySha256: string): string {
   return `${source}-body:${bodySha256}`;
+}
+
+function eventLoopDelaySinceLastRead(histogram: IntervalHistogram): { p50: number; p99: number; max: number } {
+  const ms = (ns: number) => Number((ns / 1e6).toFixed(1));
+  const read = { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) };
+  histogram.reset();
+  return read;
 }
 
 export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
@@ -108,6 +118,11 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
       deliveryFailures: drainer.consecutiveFailures,
       deadLetters: drainer.deadLetters,
       journal: journalState,
+      // Where an acknowledgement's time went since the last /readyz: the disk, or a busy event loop.
+      sinceLastReadMs: {
+        journalCommit: journal.commitStatsSinceLastRead(),
+        ...(deps.eventLoopDelay ? { eventLoopDelay: eventLoopDelaySinceLastRead(deps.eventLoopDelay) } : {}),
+      },
     });
   });
 

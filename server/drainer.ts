@@ -247,7 +247,13 @@ export class Drainer {
             failure ??= err as Error;
             continue;
           }
-          await this.deadLetter(shipment, err as Error);
+          try {
+            await this.deadLetter(shipment, err as Error);
+          } catch (writeError) {
+            // Not parked, so not done: it is tried again, and refused again, until the file takes it.
+            failure ??= writeError as Error;
+            continue;
+          }
         }
         this.done(shipment, bySeq);
       }

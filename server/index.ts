@@ -1,5 +1,6 @@
 // Runs the intake server: journal, incident index, drainer into Temporal, HTTP.
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { FastifyInstance } from 'fastify';
@@ -59,7 +60,9 @@ export async function startIntake(config: ServeConfig, options: IntakeOptions = 
     client = new Client({ connection, namespace });
   }
   const drainer = new Drainer({ client, journal, deadLetters, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, log });
-  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, releaseIndex, logger: options.logger ?? false });
+  const eventLoopDelay = monitorEventLoopDelay({ resolution: 5 });
+  eventLoopDelay.enable();
+  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, releaseIndex, logger: options.logger ?? false, eventLoopDelay });
   drainer.start();
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -70,6 +73,7 @@ export async function startIntake(config: ServeConfig, options: IntakeOptions = 
     url: `http://${config.host}:${port}`,
     drainer,
     async close() {
+      eventLoopDelay.disable();
       await server.close();
       await drainer.stop();
       await journal.close();

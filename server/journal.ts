@@ -86,6 +86,9 @@ export interface JournalState {
   segments: number;
 }
 
+/** Group commits (write and fdatasync) kept for commitStatsSinceLastRead(); older ones are dropped. */
+const COMMITS_REMEMBERED = 8192;
+
 const SEGMENT = /^journal-(\d+)\.jsonl$/;
 const LEGACY_FILE = 'journal.jsonl';
 const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -134,6 +137,7 @@ export class Journal {
   private progressWrite: Promise<void> | undefined;
   private progressDirty = false;
   private compacting: Promise<void> | undefined;
+  private readonly commitDurations: number[] = [];
 
   constructor(
     readonly dir: string,
@@ -189,6 +193,13 @@ export class Journal {
     return { acknowledging: !this.damaged, ...(this.damaged ? { error: this.damaged.message } : {}), delivered: this.through, segments: this.segments.length };
   }
 
+  /** How long group commits took since the last call, in ms: the disk's share of an acknowledgement. */
+  commitStatsSinceLastRead(): { commits: number; p50: number; p99: number; max: number } {
+    const sorted = this.commitDurations.splice(0).sort((a, b) => a - b);
+    const at = (p: number) => Number((sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0).toFixed(1));
+    return { commits: sorted.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+  }
+
   /** Resolves once the entry is durable; rejects (JournalUnavailable or the disk's error) when it is not. */
   append(entry: Omit<JournalEntry, 'seq'>): Promise<JournalEntry> {
     const full: JournalEntry = { seq: this.nextSeq++, ...entry };
@@ -216,6 +227,7 @@ export class Journal {
       }
       if (this.durableEnd >= this.segmentBytes) await this.rotate(batch[0]!.entry.seq);
       const data = Buffer.concat(batch.map((b) => b.line));
+      const began = performance.now();
       try {
         for (let offset = 0; offset < data.length; ) {
           const written = await this.disk.write(this.fd, data, offset, data.length - offset, this.durableEnd + offset);
@@ -233,6 +245,7 @@ export class Journal {
         continue;
       }
       this.durableEnd += data.length;
+      if (this.commitDurations.length < COMMITS_REMEMBERED) this.commitDurations.push(performance.now() - began);
       for (const b of batch) {
         this.lastDurableSeq = b.entry.seq;
         this.outstanding.set(b.entry.seq, { count: b.entry.routes.length, done: new Set() });
@@ -361,7 +374,9 @@ export class Journal {
         bad.push([start, end]);
         return;
       }
-      good.push([start, end]);
+      const last = good.at(-1);
+      if (last && last[1] === start) last[1] = end;
+      else good.push([start, end]);
       lastSeq = Math.max(lastSeq, entry.seq);
       const done = entry.seq <= this.through ? undefined : (partial.get(entry.seq) ?? new Set<number>());
       const undelivered = done ? entry.routes.map((_, i) => i).filter((i) => !done.has(i)) : [];
