@@ -2,7 +2,6 @@
 // parsed into normalised alerts, routed to incidents (duplicates and aliases joining the one they
 // have), journalled durably, and only then answered; the drainer moves the journal into Temporal.
 import { createHash } from 'node:crypto';
-import type { IntervalHistogram } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { AlertRejection, type NormalizedAlert } from '../core/alert';
@@ -33,8 +32,8 @@ export interface IntakeDeps {
   /** Where POST /v1/sboms puts SBOMs; without it the route is not served. */
   releaseIndex?: ReleaseIndexWriter;
   logger?: boolean | Record<string, unknown>;
-  /** Event-loop delay since the last /readyz, for finding where an acknowledgement's time goes. */
-  eventLoopDelay?: IntervalHistogram;
+  /** The process's event-loop delay and GC pauses since the last /readyz (reading resets them). */
+  runtimeTimings?: () => Record<string, unknown>;
 }
 
 export interface AlertAnswer {
@@ -61,13 +60,6 @@ function parseJson(raw: Buffer): unknown {
 /** The key under which a delivery is remembered by its body (GitHub), in the same index as delivery ids. */
 export function bodyDeliveryKey(source: string, bodySha256: string): string {
   return `${source}-body:${bodySha256}`;
-}
-
-function eventLoopDelaySinceLastRead(histogram: IntervalHistogram): { p50: number; p99: number; max: number } {
-  const ms = (ns: number) => Number((ns / 1e6).toFixed(1));
-  const read = { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) };
-  histogram.reset();
-  return read;
 }
 
 export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
@@ -121,7 +113,7 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
       // Where an acknowledgement's time went since the last /readyz: the disk, or a busy event loop.
       sinceLastReadMs: {
         journalCommit: journal.commitStatsSinceLastRead(),
-        ...(deps.eventLoopDelay ? { eventLoopDelay: eventLoopDelaySinceLastRead(deps.eventLoopDelay) } : {}),
+        ...deps.runtimeTimings?.(),
       },
     });
   });

@@ -22,8 +22,8 @@ export const TEMPORAL_PAYLOAD_LIMIT_BYTES = 2 * 1024 * 1024;
 /** One signal's reports stay well under the payload limit, whatever else the request carries. */
 const SIGNAL_REPORTS_BYTES = 1024 * 1024;
 /**
- * The longest incident (workflow) id the intake accepts. Temporal's default limit is 1,000; ids also
- * name the incident in logs, the UI and the CLI, and core/incident-id bounds the ids it makes to this.
+ * The longest incident (workflow) id the intake accepts. Temporal's default limit is 1,000 (and a
+ * server may set a lower one); ids also name the incident in logs, the Temporal UI and the CLI.
  */
 export const MAX_INCIDENT_ID_LENGTH = 255;
 /** One delivery may report to at most this many incidents: at 25 signals/s that is 20 s of draining. */

@@ -1,6 +1,6 @@
 // Runs the intake server: journal, incident index, drainer into Temporal, HTTP.
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { FastifyInstance } from 'fastify';
@@ -60,9 +60,8 @@ export async function startIntake(config: ServeConfig, options: IntakeOptions = 
     client = new Client({ connection, namespace });
   }
   const drainer = new Drainer({ client, journal, deadLetters, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, log });
-  const eventLoopDelay = monitorEventLoopDelay({ resolution: 5 });
-  eventLoopDelay.enable();
-  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, releaseIndex, logger: options.logger ?? false, eventLoopDelay });
+  const runtime = watchRuntime();
+  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, releaseIndex, logger: options.logger ?? false, runtimeTimings: runtime.read });
   drainer.start();
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -73,12 +72,43 @@ export async function startIntake(config: ServeConfig, options: IntakeOptions = 
     url: `http://${config.host}:${port}`,
     drainer,
     async close() {
-      eventLoopDelay.disable();
+      runtime.stop();
       await server.close();
       await drainer.stop();
       await journal.close();
       releaseIndex.close();
       await connection?.close();
+    },
+  };
+}
+
+/**
+ * Event-loop delay and garbage-collection pauses, read (and reset) by /readyz: an acknowledgement that
+ * took long either waited for the disk (the journal's commit times) or for this process.
+ */
+function watchRuntime(): { read: () => Record<string, unknown>; stop: () => void } {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  let pauses: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  const ms = (n: number) => Number(n.toFixed(1));
+  return {
+    read() {
+      const taken = pauses;
+      pauses = [];
+      const read = {
+        eventLoopDelay: { p50: ms(delay.percentile(50) / 1e6), p99: ms(delay.percentile(99) / 1e6), max: ms(delay.max / 1e6) },
+        gcPauses: { count: taken.length, total: ms(taken.reduce((a, b) => a + b, 0)), max: ms(Math.max(0, ...taken)) },
+      };
+      delay.reset();
+      return read;
+    },
+    stop() {
+      delay.disable();
+      gc.disconnect();
     },
   };
 }
