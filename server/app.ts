@@ -1,15 +1,16 @@
 // `quarantine serve`: alert webhooks in, incidents out. Each request is verified over its raw body,
 // parsed into normalised alerts, routed to incidents (duplicates and aliases joining the one they
 // have), journalled durably, and only then answered; the drainer moves the journal into Temporal.
+import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { AlertRejection, type NormalizedAlert } from '../core/alert';
 import { routeAlert } from '../core/intake';
 import type { ParsedDelivery } from '../core/alerts/parse-result';
-import type { Drainer } from './drainer';
+import { deliveryLimitProblem, type Drainer } from './drainer';
 import type { ENDPOINTS, EndpointName } from './endpoints';
 import type { IncidentIndex } from './incident-index';
-import type { Journal } from './journal';
+import { JournalUnavailable, type Journal } from './journal';
 import { DEFAULT_SBOM_BODY_LIMIT, registerSbomRoute } from './sboms';
 import type { SbomIngester } from './sbom-ingest';
 
@@ -31,6 +32,8 @@ export interface IntakeDeps {
   /** What POST /v1/sboms hands SBOMs to (server/sbom-ingest.ts); without it the route is not served. */
   sboms?: SbomIngester;
   logger?: boolean | Record<string, unknown>;
+  /** The process's event-loop delay and GC pauses since the last /readyz (reading resets them). */
+  runtimeTimings?: () => Record<string, unknown>;
 }
 
 export interface AlertAnswer {
@@ -54,6 +57,11 @@ function parseJson(raw: Buffer): unknown {
   }
 }
 
+/** The key under which a delivery is remembered by its body (GitHub), in the same index as delivery ids. */
+export function bodyDeliveryKey(source: string, bodySha256: string): string {
+  return `${source}-body:${bodySha256}`;
+}
+
 export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
   const { config, journal, index, drainer } = deps;
   const app = Fastify({
@@ -74,6 +82,10 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
   app.addContentTypeParser(/^application\/[a-z0-9.-]+\+json$/i, { parseAs: 'buffer' }, keepRaw);
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error instanceof JournalUnavailable) {
+      request.log.error({ err: error }, 'not accepted: the journal is not writable');
+      return reply.code(503).header('retry-after', '5').send({ error: 'the intake cannot store alerts right now; nothing was accepted, send it again' });
+    }
     if (error instanceof AlertRejection) {
       request.log.info({ status: error.status, field: error.field }, `rejected: ${error.message}`);
       return reply.code(error.status).send({ error: error.message, ...(error.field ? { field: error.field } : {}) });
@@ -88,9 +100,22 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_request, reply) => {
-    // Acknowledgements depend on the journal only; a Temporal outage shows as a growing backlog.
-    const ready = drainer.consecutiveFailures < 10;
-    return reply.code(ready ? 200 : 503).send({ ready, backlog: drainer.backlog, deliveryFailures: drainer.consecutiveFailures });
+    // Acknowledgements depend on the journal; a Temporal outage shows as a growing backlog, and
+    // reports Temporal refused for good as dead letters (a person reads them; alerts still flow).
+    const journalState = journal.state;
+    const ready = journalState.acknowledging && drainer.consecutiveFailures < 10;
+    return reply.code(ready ? 200 : 503).send({
+      ready,
+      backlog: drainer.backlog,
+      deliveryFailures: drainer.consecutiveFailures,
+      deadLetters: drainer.deadLetters,
+      journal: journalState,
+      // Where an acknowledgement's time went since the last /readyz: the disk, or a busy event loop.
+      sinceLastReadMs: {
+        journalCommit: journal.commitStatsSinceLastRead(),
+        ...deps.runtimeTimings?.(),
+      },
+    });
   });
 
   async function accept(
@@ -99,8 +124,10 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
     source: string,
     deliveryId: string,
     parsed: ParsedDelivery,
+    bodySha256: string | undefined,
   ): Promise<FastifyReply> {
-    const seen = index.delivery(deliveryId);
+    const bodyKey = bodySha256 === undefined ? undefined : bodyDeliveryKey(source, bodySha256);
+    const seen = index.delivery(deliveryId) ?? (bodyKey === undefined ? undefined : index.delivery(bodyKey));
     if (seen) {
       request.log.info({ incidents: seen }, 'redelivery: nothing new started');
       const answer: AlertAnswer = { delivery: deliveryId, duplicate: true, incidents: seen.map((incident) => ({ incident, new: false, kind: 'seen' })) };
@@ -114,9 +141,19 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
     const routes = parsed.alerts.flatMap((alert: NormalizedAlert, i) =>
       routeAlert(alert, { owned: config.owned, registry: config.registry, deliveryId: `${deliveryId}/${i}`, receivedAt }),
     );
+    // Refused here, with nothing journalled, rather than refused by Temporal after the 202.
+    const problem = deliveryLimitProblem(routes);
+    if (problem) throw new AlertRejection(422, problem);
     const assignments = index.assign(routes);
-    const entry = await journal.append({ deliveryId, source, receivedAt, routes: assignments.map((a) => a.route) });
-    index.recordDelivery(deliveryId, entry.routes.map((r) => r.incident));
+    let entry;
+    try {
+      entry = await journal.append({ deliveryId, source, receivedAt, ...(bodySha256 === undefined ? {} : { bodySha256 }), routes: assignments.map((a) => a.route) });
+    } catch (err) {
+      throw err instanceof JournalUnavailable ? err : new JournalUnavailable((err as Error).message);
+    }
+    const incidents = entry.routes.map((r) => r.incident);
+    index.recordDelivery(deliveryId, incidents);
+    if (bodyKey !== undefined) index.recordDelivery(bodyKey, incidents);
     drainer.enqueue(entry);
     const answer: AlertAnswer = {
       delivery: deliveryId,
@@ -136,7 +173,9 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
       if (!Buffer.isBuffer(raw)) throw new AlertRejection(415, 'send application/json with a body');
       const deliveryId = endpoint.verify(raw, (n) => header(request, n), config.secrets);
       const parsed = endpoint.parse(parseJson(raw), (n) => header(request, n));
-      return accept(request, reply, name, deliveryId, parsed);
+      // The GitHub signature covers the body only: the same body under another delivery id is a replay.
+      const bodySha256 = endpoint.secret === 'github' ? createHash('sha256').update(raw).digest('hex') : undefined;
+      return accept(request, reply, name, deliveryId, parsed, bodySha256);
     });
   }
   if (deps.sboms) registerSbomRoute(app, { ingester: deps.sboms, bodyLimit: config.sbomBodyLimit ?? DEFAULT_SBOM_BODY_LIMIT });

@@ -1,6 +1,6 @@
 // `quarantine serve` configuration, from the environment (names in the README).
 import { standardWebhookKey } from '../core/alerts/signatures';
-import { parseOwnedPatterns } from '../core/intake';
+import validatePackageName from 'validate-npm-package-name';
 import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY } from '../core/registry-url';
 import { defaultDataDir } from '../store/paths';
 import { TASK_QUEUE } from '../workflows/definitions';
@@ -24,16 +24,58 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
-function list(value: string | undefined): string[] {
-  return (value ?? '').split(/[,\s]+/).map((s) => s.trim()).filter(Boolean);
+/**
+ * A GitHub webhook secret is free text, so it may hold spaces and commas: with a newline anywhere in
+ * the value, each line is one secret (commas and spaces inside it are kept); otherwise the value is
+ * split on commas. Whitespace around a secret is taken for formatting, not part of it.
+ */
+export function secretList(value: string | undefined): string[] {
+  const text = value ?? '';
+  return text.split(/\r?\n/.test(text) ? /\r?\n/ : ',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** GitHub accepts any secret; one this short can be guessed offline from a single signed delivery. */
+export const MIN_GITHUB_SECRET_LENGTH = 16;
+
+/** Says that QUARANTINE_OWNED_PACKAGES names no package on purpose: every alert goes to the dependency side. */
+export const NO_OWNED_PACKAGES = 'none';
+
+/**
+ * The owned-package patterns, each an npm package name or "@scope/*". Unset, or a pattern that matches
+ * nothing by mistake ("@acme" for "@acme/*"), would turn an alert on our own release into a dependency
+ * incident that never contains it: refused, unless the operator says "none".
+ */
+export function ownedPatternsFromEnv(value: string | undefined): string[] {
+  const text = (value ?? '').trim();
+  if (!text) {
+    throw new Error(`QUARANTINE_OWNED_PACKAGES is not set: list the packages we publish (names or @scope/*, comma-separated), or set it to "${NO_OWNED_PACKAGES}" to contain nothing from alerts`);
+  }
+  if (text === NO_OWNED_PACKAGES) return [];
+  const patterns = text.split(',').map((p) => p.trim());
+  for (const pattern of patterns) {
+    const problem = ownedPatternProblem(pattern);
+    if (problem) throw new Error(`QUARANTINE_OWNED_PACKAGES: ${JSON.stringify(pattern)} ${problem}`);
+  }
+  return patterns;
+}
+
+function ownedPatternProblem(pattern: string): string | undefined {
+  if (pattern === '') return 'is empty (a stray comma?)';
+  if (pattern === NO_OWNED_PACKAGES) return `cannot be combined with other patterns`;
+  if (/^@[^/]+$/.test(pattern)) return `names a scope without packages: write "${pattern}/*" for every package of the scope`;
+  if (pattern.includes('*') && !/^@[^/*]+\/\*$/.test(pattern)) return 'is not a package name or "@scope/*" (the only wildcard is a whole scope)';
+  const name = pattern.endsWith('/*') ? `${pattern.slice(0, -1)}x` : pattern;
+  const verdict = validatePackageName(name);
+  if (!verdict.validForOldPackages) return `is not a valid npm package name (${(verdict.errors ?? verdict.warnings ?? []).join('; ')})`;
+  return undefined;
 }
 
 export { defaultDataDir };
 
 /** Throws a message naming the missing or bad setting: the server never starts half-configured. */
 export function serveConfigFromEnv(env: NodeJS.ProcessEnv, port?: number): ServeConfig {
-  const github = list(env.GITHUB_WEBHOOK_SECRETS);
-  const standard = list(env.QUARANTINE_WEBHOOK_SECRETS);
+  const github = secretList(env.GITHUB_WEBHOOK_SECRETS);
+  const standard = secretList(env.QUARANTINE_WEBHOOK_SECRETS);
   const missing = [
     github.length === 0 ? 'GITHUB_WEBHOOK_SECRETS (for /v1/alerts/github)' : '',
     standard.length === 0 ? 'QUARANTINE_WEBHOOK_SECRETS (for /v1/alerts, /v1/alerts/osv, /v1/alerts/audit, /v1/sboms)' : '',
@@ -46,6 +88,11 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv, port?: number): Serve
       throw new Error('QUARANTINE_WEBHOOK_SECRETS: each secret is "whsec_" followed by the base64 of at least 16 bytes (Standard Webhooks)');
     }
   }
+  const weak = github.filter((secret) => secret.length < MIN_GITHUB_SECRET_LENGTH);
+  if (weak.length > 0) {
+    throw new Error(`GITHUB_WEBHOOK_SECRETS: ${weak.length} secret(s) shorter than ${MIN_GITHUB_SECRET_LENGTH} characters, which can be guessed from one signed delivery; use a random one (openssl rand -hex 32)`);
+  }
+  const owned = ownedPatternsFromEnv(env.QUARANTINE_OWNED_PACKAGES);
   const chosenPort = port ?? Number(env.PORT || 8787);
   if (!Number.isInteger(chosenPort) || chosenPort < 0 || chosenPort > 65535) throw new Error(`PORT: ${env.PORT} is not a port`);
   return {
@@ -54,7 +101,7 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv, port?: number): Serve
     dataDir: defaultDataDir(env),
     taskQueue: env.QUARANTINE_TASK_QUEUE || TASK_QUEUE,
     registry: normalizeRegistryUrl(env.QUARANTINE_REGISTRY || PUBLIC_NPM_REGISTRY),
-    owned: parseOwnedPatterns(env.QUARANTINE_OWNED_PACKAGES),
+    owned,
     secrets: { github, standard },
     bodyLimit: Number(env.QUARANTINE_BODY_LIMIT || 1024 * 1024),
     sbomBodyLimit: positive('QUARANTINE_SBOM_BODY_LIMIT', env.QUARANTINE_SBOM_BODY_LIMIT, DEFAULT_SBOM_BODY_LIMIT),

@@ -24,6 +24,13 @@ export function routeKind(route: Route): string {
   return route.workflow === 'incidentWorkflow' ? 'containment' : route.request.kind;
 }
 
+/** The index as plain data (keys carry their kind), for the journal's compaction snapshot. */
+export interface IndexSnapshot {
+  byKey: [string, Route][];
+  byAlias: [string, Route][];
+  deliveries: [string, string[]][];
+}
+
 export class IncidentIndex {
   // Keyed by `<kind> <key>`: the same compromise can have one incident of each kind.
   private readonly byKey = new Map<string, Route>();
@@ -70,6 +77,18 @@ export class IncidentIndex {
   replay(deliveryId: string, routes: Route[]): void {
     for (const route of routes) this.remember(route, route);
     this.recordDelivery(deliveryId, routes.map((r) => r.incident));
+  }
+
+  /** The whole index as plain data, for the journal's compaction snapshot. */
+  snapshot(): IndexSnapshot {
+    return { byKey: [...this.byKey], byAlias: [...this.byAlias], deliveries: [...this.deliveries] };
+  }
+
+  /** Puts back what snapshot() saved, before the journal's later entries are replayed. */
+  restore(snapshot: IndexSnapshot): void {
+    for (const [key, route] of snapshot.byKey) this.byKey.set(key, route);
+    for (const [alias, route] of snapshot.byAlias) this.byAlias.set(alias, route);
+    for (const [delivery, incidents] of snapshot.deliveries) this.recordDelivery(delivery, incidents);
   }
 
   private remember(route: Route, incident: Route): void {

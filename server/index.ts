@@ -1,14 +1,15 @@
 // Runs the intake server: journal, incident index, drainer into Temporal, HTTP.
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { FastifyInstance } from 'fastify';
-import { buildIntakeServer } from './app';
+import { bodyDeliveryKey, buildIntakeServer } from './app';
 import type { ServeConfig } from './config';
-import { Drainer } from './drainer';
+import { DeadLetters, Drainer, type PendingEntry } from './drainer';
 import { ENDPOINTS } from './endpoints';
-import { IncidentIndex } from './incident-index';
-import { Journal } from './journal';
+import { IncidentIndex, type IndexSnapshot } from './incident-index';
+import { Journal, type JournalDisk } from './journal';
 import { startSbomIngester } from './sbom-ingest';
 import { INDEX_FILE } from '../store/sqlite-store';
 
@@ -19,13 +20,38 @@ export interface RunningIntake {
   close(): Promise<void>;
 }
 
-export async function startIntake(config: ServeConfig, options: { logger?: boolean; client?: Client } = {}): Promise<RunningIntake> {
-  const journal = new Journal(join(config.dataDir, 'intake'));
+export interface IntakeOptions {
+  logger?: boolean;
+  client?: Client;
+  /** The journal's syscalls (tests put a failing disk there). */
+  journalDisk?: JournalDisk;
+}
+
+export async function startIntake(config: ServeConfig, options: IntakeOptions = {}): Promise<RunningIntake> {
+  let app: FastifyInstance | undefined = undefined;
+  // Before the server exists (reading the journal at start), warnings go to stderr as JSON lines.
+  const log = (msg: string, fields?: Record<string, unknown>): void => {
+    if (app) app.log.warn(fields ?? {}, msg);
+    else if (options.logger !== false) console.error(JSON.stringify({ level: 'warn', msg, ...fields }));
+  };
   const index = new IncidentIndex();
+  const backlog: PendingEntry[] = [];
+  // The journal is read once, entry by entry: the index is rebuilt and the undelivered routes queued.
+  const journal = new Journal(join(config.dataDir, 'intake'), {
+    disk: options.journalDisk,
+    snapshotState: () => index.snapshot(),
+    recover: {
+      snapshot: (state) => index.restore(state as IndexSnapshot),
+      entry: (entry, undelivered) => {
+        index.replay(entry.deliveryId, entry.routes);
+        if (entry.bodySha256) index.recordDelivery(bodyDeliveryKey(entry.source, entry.bodySha256), entry.routes.map((r) => r.incident));
+        if (undelivered.length > 0) backlog.push({ entry, routes: undelivered });
+      },
+    },
+    log,
+  });
+  const deadLetters = new DeadLetters(join(config.dataDir, 'intake', 'dead-letters.jsonl'));
   const sboms = startSbomIngester({ indexFile: join(config.dataDir, INDEX_FILE), secrets: config.secrets.standard });
-  const recovered = journal.takeRecovered();
-  for (const entry of recovered) index.replay(entry.deliveryId, entry.routes);
-  const backlog = recovered.filter((entry) => entry.seq > journal.deliveredSeq);
 
   let connection: Connection | undefined;
   let client = options.client;
@@ -34,9 +60,9 @@ export async function startIntake(config: ServeConfig, options: { logger?: boole
     connection = await Connection.connect(connectionOptions);
     client = new Client({ connection, namespace });
   }
-  let app: FastifyInstance | undefined = undefined;
-  const drainer = new Drainer({ client, journal, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, log: (msg, fields) => app?.log.warn(fields ?? {}, msg) });
-  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, sboms, logger: options.logger ?? false });
+  const drainer = new Drainer({ client, journal, deadLetters, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, log });
+  const runtime = watchRuntime();
+  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, sboms, logger: options.logger ?? false, runtimeTimings: runtime.read });
   drainer.start();
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -47,11 +73,43 @@ export async function startIntake(config: ServeConfig, options: { logger?: boole
     url: `http://${config.host}:${port}`,
     drainer,
     async close() {
+      runtime.stop();
       await server.close();
       await drainer.stop();
       await journal.close();
       await sboms.close();
       await connection?.close();
+    },
+  };
+}
+
+/**
+ * Event-loop delay and garbage-collection pauses, read (and reset) by /readyz: an acknowledgement that
+ * took long either waited for the disk (the journal's commit times) or for this process.
+ */
+function watchRuntime(): { read: () => Record<string, unknown>; stop: () => void } {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  let pauses: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push(entry.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  const ms = (n: number) => Number(n.toFixed(1));
+  return {
+    read() {
+      const taken = pauses;
+      pauses = [];
+      const read = {
+        eventLoopDelay: { p50: ms(delay.percentile(50) / 1e6), p99: ms(delay.percentile(99) / 1e6), max: ms(delay.max / 1e6) },
+        gcPauses: { count: taken.length, total: ms(taken.reduce((a, b) => a + b, 0)), max: ms(Math.max(0, ...taken)) },
+      };
+      delay.reset();
+      return read;
+    },
+    stop() {
+      delay.disable();
+      gc.disconnect();
     },
   };
 }

@@ -9,7 +9,7 @@ import type { LocalRegistry } from '../stack/registry';
 import { startIntake, type RunningIntake } from '../server/index';
 import { timelineQuery } from '../workflows/definitions';
 import { watchQuery } from '../workflows/watch-incident';
-import { incidentsOn, intakeConfig, sendGithub, sendStandard, GITHUB_SECRETS } from './helpers/intake';
+import { incidentsOn, intakeConfig, sendGithub, sendStandard, GITHUB_SECRETS, STANDARD_SECRETS } from './helpers/intake';
 import { npmCli, pollUntil, runCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
 const examples = JSON.parse(
@@ -55,15 +55,20 @@ describe('alert intake', () => {
     expect(again.body.duplicate).toBe(true);
     expect(again.body.incidents![0]!.incident).toBe(first.body.incidents![0]!.incident);
 
-    // The same alert sent again under a new delivery id is a second report of the same compromise.
-    const resent = await sendGithub(intake.url, 'dependabot_alert', payload, { delivery: 'dependabot-2', secret: GITHUB_SECRETS[0] });
+    // GitHub signs the body, not the delivery id: the same body under a new delivery id is a replay.
+    const replayed = await sendGithub(intake.url, 'dependabot_alert', payload, { delivery: 'dependabot-2', secret: GITHUB_SECRETS[0] });
+    expect(replayed.status).toBe(200);
+    expect(replayed.body).toMatchObject({ duplicate: true, incidents: [{ incident: first.body.incidents![0]!.incident, new: false }] });
+
+    // The same alert in another event (another body) is a second report of the same compromise.
+    const resent = await sendGithub(intake.url, 'dependabot_alert', { ...payload, action: 'reopened' }, { delivery: 'dependabot-3' });
     expect(resent.status).toBe(202);
     expect(resent.body.incidents![0]).toMatchObject({ incident: first.body.incidents![0]!.incident, new: false });
 
     await intake.drainer.idle();
-    const view = await client.workflow.getHandle(first.body.incidents![0]!.incident).query(watchQuery);
+    const view = await pollUntil(() => client.workflow.getHandle(first.body.incidents![0]!.incident).query(watchQuery), (v) => v.reports.length >= 2);
     expect(view.kind).toBe('dependency');
-    expect(view.reports.map((r) => r.reportId)).toEqual(['github:github:dependabot-1/0:0', 'github:github:dependabot-2/0:0']);
+    expect(view.reports.map((r) => r.reportId)).toEqual(['github:github:dependabot-1/0:0', 'github:github:dependabot-3/0:0']);
     expect(view.reports[0]!.alert?.source).toBe('github');
   });
 
@@ -214,5 +219,17 @@ describe('quarantine serve configuration', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(reason);
     expect(result.stderr).toMatch(/refusing|each secret/);
+  });
+
+  const signed = { GITHUB_WEBHOOK_SECRETS: GITHUB_SECRETS.join(','), QUARANTINE_WEBHOOK_SECRETS: STANDARD_SECRETS.join(',') };
+  it.each([
+    [{ ...signed, QUARANTINE_OWNED_PACKAGES: '' }, /QUARANTINE_OWNED_PACKAGES is not set.*"none"/],
+    [{ ...signed, QUARANTINE_OWNED_PACKAGES: '@acme' }, /"@acme" names a scope without packages: write "@acme\/\*"/],
+    [{ ...signed, QUARANTINE_OWNED_PACKAGES: '@acme/*,../etc' }, /"\.\.\/etc" is not a valid npm package name/],
+    [{ ...signed, GITHUB_WEBHOOK_SECRETS: 'short', QUARANTINE_OWNED_PACKAGES: '@acme/*' }, /GITHUB_WEBHOOK_SECRETS: 1 secret\(s\) shorter than 16/],
+  ])('refuses to start without owned packages, with a malformed pattern or a weak GitHub secret (%j)', async (env, reason) => {
+    const result = await runCli(['serve', '--port', '0'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(reason);
   });
 });
