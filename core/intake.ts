@@ -31,6 +31,8 @@ export interface WatchRequest {
   affected?: ComponentQuery;
   /** compromised-build: the build the alert names. */
   build?: BuildQuery;
+  /** How long the incident stays open without a new report (default 7 days); tests and replay recordings shorten it. */
+  idleTimeoutMs?: number;
 }
 
 export type Route =

@@ -15,7 +15,7 @@ import type { HeldContainment, WatchKind, WatchRequest } from '../core/intake';
 import { reportAuthorizesWrites } from '../core/write-authority';
 import { closeSignal, reportSignal } from './definitions';
 import { watchIncidentWorkflowV1 } from './legacy/watch-incident-v1';
-import { historyIsLong, INCIDENT_IDLE_TIMEOUT } from './lifetime';
+import { durationText, historyIsLong, INCIDENT_IDLE_TIMEOUT_MS } from './lifetime';
 import { INCIDENT_PACKAGE, INCIDENT_STATUS } from './search-attributes';
 
 export interface WatchView {
@@ -49,7 +49,7 @@ export interface WatchView {
   actOn?: Report;
   /** Ids of the latest reports taken, listed or not: a resent report is taken once. */
   recentReportIds?: string[];
-  /** When the latest report arrived: the incident closes INCIDENT_IDLE_TIMEOUT after it. */
+  /** When the latest report arrived: the incident closes its idle timeout (default 7 days) after it. */
   lastReportAt?: string;
 }
 
@@ -97,7 +97,8 @@ const incidents = proxyActivities<IncidentActivities>({
 const REASSESS_AFTER_MS = 60_000;
 /** After a failed assessment with a report still to act on, or a failed provenance sync, try again this much later. */
 const RETRY_ASSESSMENT_AFTER_MS = 5 * 60_000;
-const IDLE_TIMEOUT_MS = 7 * 24 * 60 * 60_000;
+/** Below this a request's idle timeout is raised to it: an incident never closes before a report can join. */
+const MIN_IDLE_TIMEOUT_MS = 1_000;
 
 function statusOf(view: WatchView): string {
   const radius = view.blastRadius;
@@ -159,6 +160,8 @@ function fromV1(view: WatchView, now: string): WatchView {
 
 export async function watchIncidentWorkflow(request: WatchRequest & { resume?: WatchView }): Promise<WatchView> {
   if (!patched(WATCH_INCIDENT_V2)) return watchIncidentWorkflowV1(request);
+  const requestedIdle = request.idleTimeoutMs;
+  const idleTimeoutMs = requestedIdle !== undefined && Number.isFinite(requestedIdle) && requestedIdle > 0 ? Math.max(MIN_IDLE_TIMEOUT_MS, requestedIdle) : INCIDENT_IDLE_TIMEOUT_MS;
   const started = new Date(Date.now()).toISOString();
   const view: WatchView = request.resume
     ? fromV1(request.resume, started)
@@ -275,9 +278,9 @@ export async function watchIncidentWorkflow(request: WatchRequest & { resume?: W
       await assess();
       continue;
     }
-    const idleLeft = Date.parse(view.lastReportAt ?? view.startedAt) + IDLE_TIMEOUT_MS - Date.now();
+    const idleLeft = Date.parse(view.lastReportAt ?? view.startedAt) + idleTimeoutMs - Date.now();
     if (idleLeft <= 0) {
-      closeReason = `no new report for ${INCIDENT_IDLE_TIMEOUT}`;
+      closeReason = `no new report for ${durationText(idleTimeoutMs)}`;
       break;
     }
     const retrying = retryAssessment && assesses;

@@ -49,18 +49,18 @@ export interface Scenario {
 }
 
 /**
- * HOOK for the idle-timeout scenario of incidentWorkflow: return `request` with an idle timeout of a
- * few seconds once IncidentRequest has a field for it; undefined until then. The workflow's own
- * timeout is 7 days, and the time-skipping test server is downloaded from the internet, which these
- * machines cannot reach: without a shorter timeout on the request the path cannot be recorded.
+ * The idle-timeout scenarios: the workflows close after 7 days without a report, and the time-skipping
+ * test server is downloaded from the internet, which these machines cannot reach; both requests take a
+ * shorter idle timeout instead. (Returns undefined where the code recorded cannot shorten it.)
  */
-export function withShortIdleTimeout(_request: IncidentRequest): IncidentRequest | undefined {
-  return undefined;
+const SHORT_IDLE_TIMEOUT_MS = 3_000;
+
+export function withShortIdleTimeout(request: IncidentRequest): IncidentRequest | undefined {
+  return { ...request, idleTimeoutMs: SHORT_IDLE_TIMEOUT_MS };
 }
 
-/** HOOK for the idle-timeout scenario of watchIncidentWorkflow, as withShortIdleTimeout. */
-export function withShortWatchIdleTimeout(_request: WatchRequest): WatchRequest | undefined {
-  return undefined;
+export function withShortWatchIdleTimeout(request: WatchRequest): WatchRequest | undefined {
+  return { ...request, idleTimeoutMs: SHORT_IDLE_TIMEOUT_MS };
 }
 
 const sampleReport: Report = { reportId: 'replay-sample', requestedBy: 'cli:recorder', reason: 'sample', at: '2026-01-01T00:00:00.000Z' };
