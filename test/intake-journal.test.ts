@@ -240,14 +240,12 @@ describe('the intake journal', () => {
     await second.journal.close();
   });
 
-  it('on a real 16 KiB tmpfs: a short write, ENOSPC, space again, restart: every acknowledged entry is back', () => {
-    // A mount namespace of its own (unshare -rm): the tmpfs exists only for this child and its script.
-    const probe = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=16k tmpfs /mnt && echo ok'], { encoding: 'utf8' });
-    if (probe.stdout.trim() !== 'ok') {
-      // No user namespaces here (some CI kernels forbid them): the seam test above covers the sequence.
-      console.warn(`tmpfs journal test not run: cannot mount a tmpfs here (${(probe.stderr || String(probe.error)).trim()})`);
-      return;
-    }
+  // A mount namespace of its own (unshare -rm): the tmpfs exists only for this child and its script.
+  // Where user namespaces are forbidden (some CI kernels) the test is reported skipped, never passed;
+  // the seam test above covers the same sequence everywhere.
+  const tmpfsProbe = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=16k tmpfs /mnt && echo ok'], { encoding: 'utf8' });
+  const onTmpfs = tmpfsProbe.stdout?.trim() === 'ok' ? it : it.skip;
+  onTmpfs('on a real 16 KiB tmpfs: a short write, ENOSPC, space again, restart: every acknowledged entry is back', () => {
     const script = `
       const { writeFileSync, unlinkSync } = require('node:fs');
       const { Journal } = require(${JSON.stringify(resolve(__dirname, '../dist/server/journal.js'))});
