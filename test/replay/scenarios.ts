@@ -14,10 +14,10 @@ import type { RunningIntake } from '../../server/index';
 import { npmSbom } from '../../stack/npm-cli';
 import { FIXTURE_BUILDS } from '../../stack/provenance-mint';
 import type { LocalRegistry } from '../../stack/registry';
-import { closeSignal, reportSignal, timelineQuery } from '../../workflows/definitions';
+import { closeSignal, reportAndAwaitOutcome, reportSignal, timelineQuery } from '../../workflows/definitions';
 import { watchQuery, type WatchView } from '../../workflows/watch-incident';
 import { sendStandard } from '../helpers/intake';
-import { pollUntil, runCli, type RunningWorker } from '../helpers/stack';
+import { npmCli, npmView, pollUntil, runCli, type RunningWorker } from '../helpers/stack';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const osvRecord = (file: string) => readFileSync(join(FIXTURES, 'osv', file), 'utf8');
@@ -266,20 +266,25 @@ const watchLeakedToken: Scenario = {
   },
 };
 
+/** A data directory whose release index holds the SBOMs of every fixture project (our releases). */
+async function releaseIndex(): Promise<string> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'quarantine-replay-index-'));
+  const sboms = join(dataDir, 'sboms');
+  mkdirSync(sboms);
+  const projects = join(FIXTURES, 'sbom-projects');
+  for (const project of readdirSync(projects, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+    writeFileSync(join(sboms, `${project.name}.json`), await npmSbom(join(projects, project.name)));
+  }
+  const ingest = await runCli(['sbom', 'ingest', sboms], { QUARANTINE_DATA_DIR: dataDir });
+  expectEqual('sbom ingest', ingest.code, 0);
+  return dataDir;
+}
+
 const watchDependencyContained: Scenario = {
   name: 'watch-dependency-contained',
   description: 'A malware OSV record for @crowdstrike/commitlint: the dependency incident asks the release index (SBOMs of our releases), opens the containment of @acme/cli 2.0.1 and 2.1.0-beta.0, which verifies; a second delivery of the record joins and reuses the fresh answer; both incidents closed.',
   async run(ctx) {
-    const dataDir = mkdtempSync(join(tmpdir(), 'quarantine-replay-index-'));
-    const sboms = join(dataDir, 'sboms');
-    mkdirSync(sboms);
-    const projects = join(FIXTURES, 'sbom-projects');
-    for (const project of readdirSync(projects, { withFileTypes: true }).filter((d) => d.isDirectory())) {
-      writeFileSync(join(sboms, `${project.name}.json`), await npmSbom(join(projects, project.name)));
-    }
-    const ingest = await runCli(['sbom', 'ingest', sboms], { QUARANTINE_DATA_DIR: dataDir });
-    expectEqual('sbom ingest', ingest.code, 0);
-    await ctx.worker({ dataDir });
+    await ctx.worker({ dataDir: await releaseIndex() });
     const intake = await ctx.intake();
     const record = osvRecord('@crowdstrike__commitlint__MAL-2025-47233.json');
     const id = await watchFromAlert(ctx, intake, '/v1/alerts/osv', record, 'msg_replay-dependency-1', 'dependency');
@@ -361,6 +366,142 @@ const watchIdleTimeout: Scenario = {
   },
 };
 
+// The paths only the v2 workflows have (behind patched('incident-v2') and patched('watch-incident-v2')):
+// an alert that authorises no write, an over-broad alert held for a person, drift on a contained
+// incident, a dependency alert that would take a whole package.
+
+const RECORDED_AT = '2026-01-01T00:00:00.000Z';
+
+/** A report as the intake makes one from a scanner's alert; alert ids are fixed, so recordings repeat. */
+function alertReport(id: string, kind: 'malware' | 'vulnerability', severity: 'low' | 'critical'): Report {
+  return {
+    reportId: `osv:${id}:replay`,
+    requestedBy: `osv:${id}`,
+    reason: `${kind} (${severity}): recorded for replay`,
+    at: RECORDED_AT,
+    alert: { source: 'osv', sourceId: id, kind, severity, aliases: [], evidence: [], withdrawn: false },
+  };
+}
+
+/** A report as cli/contain.ts makes one: a person's word, no alert. */
+function onCallReport(reportId: string, reason: string): Report {
+  return { reportId, requestedBy: 'cli:recorder', reason, at: RECORDED_AT };
+}
+
+function alertRequest(ctx: ScenarioContext, name: string, versions: string[], report: Report, more: Partial<IncidentRequest> = {}): IncidentRequest {
+  return { incident: incidentId(ctx.registry.url, name, versions), registry: ctx.registry.url, name, versions, dryRun: false, report, ...more };
+}
+
+/** Starts (or joins) a containment as server/drainer.ts does, and waits for its first outcome. */
+async function startFromAlert(ctx: ScenarioContext, request: IncidentRequest): Promise<IncidentView> {
+  await ctx.client.workflow.signalWithStart('incidentWorkflow', {
+    workflowId: request.incident,
+    taskQueue: ctx.taskQueue,
+    args: [request],
+    signal: reportSignal,
+    signalArgs: [[request.report]],
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+  });
+  return pollUntil(incidentView(ctx, request.incident), (v: IncidentView) => v.status !== 'running');
+}
+
+const readRegistry = (ctx: ScenarioContext, name: string, versions: string[]) => npmView(npmCli(ctx.registry.url), name, versions);
+/** Whoever holds the stolen token can undo a containment with the npm CLI. */
+const attacker = (ctx: ScenarioContext) => npmCli(ctx.registry.url, ctx.registry.tokens.admin);
+const driftEntries = (view: IncidentView) => view.timeline.filter((e) => e.step === 'drift');
+
+const incidentRecorded: Scenario = {
+  name: 'incident-recorded',
+  description: 'A low-severity vulnerability alert on @acme/core@1.2.3 starts a containment by signal-with-start: recorded, no registry write authorised, nothing written; then closed.',
+  async run(ctx) {
+    await ctx.worker();
+    const before = await readRegistry(ctx, '@acme/core', ['1.2.3']);
+    const request = alertRequest(ctx, '@acme/core', ['1.2.3'], alertReport('GHSA-replay-vuln-1', 'vulnerability', 'low'));
+    const view = await startFromAlert(ctx, request);
+    expectEqual('outcome', [view.status, view.timeline.map((e) => e.step)], ['recorded', ['intake', 'recorded']]);
+    expectEqual('registry', await readRegistry(ctx, '@acme/core', ['1.2.3']), before);
+    await closeAndWait(ctx, request.incident, 'recorded: not malware');
+    return [{ workflowId: request.incident, runs: 1 }];
+  },
+};
+
+const incidentHeldThenApproved: Scenario = {
+  name: 'incident-held-then-approved',
+  description: 'A malware alert on three @acme/core versions with a limit of two: held for a person, nothing written; the on-call report through the reportAndAwaitOutcome update contains all three (verified); then closed.',
+  async run(ctx) {
+    await ctx.worker();
+    const versions = ['1.2.1', '1.2.2', '1.2.3'];
+    const before = await readRegistry(ctx, '@acme/core', versions);
+    const request = alertRequest(ctx, '@acme/core', versions, alertReport('MAL-replay-held-1', 'malware', 'critical'), { maxVersions: 2 });
+    const held = await startFromAlert(ctx, request);
+    expectEqual('alert alone', held.status, 'held');
+    expectEqual('registry while held', await readRegistry(ctx, '@acme/core', versions), before);
+    const handle = ctx.client.workflow.getHandle(request.incident);
+    const approved = await handle.executeUpdate(reportAndAwaitOutcome, { args: [onCallReport('replay-held-oncall', 'confirmed by on-call')] });
+    expectEqual('on-call report', approved.status, 'verified');
+    const after = await readRegistry(ctx, '@acme/core', versions);
+    expectEqual('latest', after.distTags.latest, '1.2.0');
+    expectEqual('deprecated', versions.map((v) => after.deprecated[v] !== undefined), [true, true, true]);
+    await closeAndWait(ctx, request.incident, 'recorded: approved and contained');
+    return [{ workflowId: request.incident, runs: 1 }];
+  },
+};
+
+const incidentDriftOnReport: Scenario = {
+  name: 'incident-drift-on-report',
+  description: 'The CLI contains @acme/core@1.2.3; the stolen token undoes it with the npm CLI (un-deprecated, latest moved back); a new CLI report reads the registry again, records the drift and contains it again (verified); then closed.',
+  async run(ctx) {
+    await ctx.worker();
+    const first = await reportFromCli(ctx, '@acme/core@1.2.3', 'replay-drift-report-1');
+    expectEqual('contained', [first.code, first.status], [0, 'verified']);
+    await attacker(ctx)(['deprecate', '@acme/core@1.2.3', '']);
+    await attacker(ctx)(['dist-tag', 'add', '@acme/core@1.2.3', 'latest']);
+    expectEqual('undone', await readRegistry(ctx, '@acme/core', ['1.2.3']), { deprecated: { '1.2.3': undefined }, distTags: { latest: '1.2.3' } });
+    const again = await reportFromCli(ctx, '@acme/core@1.2.3', 'replay-drift-report-2');
+    expectEqual('contained again', [again.code, again.status, again.incident], [0, 'verified', first.incident]);
+    expectEqual('drift entries', driftEntries(await incidentView(ctx, first.incident)()).length, 1);
+    const after = await readRegistry(ctx, '@acme/core', ['1.2.3']);
+    expectEqual('healed', [after.distTags.latest, after.deprecated['1.2.3'] !== undefined], ['1.2.2', true]);
+    await closeAndWait(ctx, first.incident, 'recorded: drift contained');
+    return [{ workflowId: first.incident, runs: 1 }];
+  },
+};
+
+const incidentDriftOnTimer: Scenario = {
+  name: 'incident-drift-on-timer',
+  description: 'A malware alert contains @acme/utils@1.2.0 by signal-with-start with a 2-second re-check interval; the stolen token moves latest back; the re-check timer finds the drift and contains it again, no new report; then closed.',
+  async run(ctx) {
+    await ctx.worker();
+    const request = alertRequest(ctx, '@acme/utils', ['1.2.0'], alertReport('MAL-replay-timer-1', 'malware', 'critical'), { recheckIntervalMs: 2_000 });
+    const contained = await startFromAlert(ctx, request);
+    expectEqual('contained', contained.status, 'verified');
+    await attacker(ctx)(['dist-tag', 'add', '@acme/utils@1.2.0', 'latest']);
+    const healed = await pollUntil(incidentView(ctx, request.incident), (v: IncidentView) => v.status === 'verified' && driftEntries(v).length > 0, 90_000);
+    expectEqual('reports', healed.reportCount ?? healed.reports.length, 1);
+    expectEqual('latest', (await readRegistry(ctx, '@acme/utils', ['1.2.0'])).distTags.latest, '1.0.0');
+    await closeAndWait(ctx, request.incident, 'recorded: drift contained on the timer');
+    return [{ workflowId: request.incident, runs: 1 }];
+  },
+};
+
+const watchDependencyHeld: Scenario = {
+  name: 'watch-dependency-held',
+  description: 'A malware alert on @solana/spl-token@0.4.9, which every indexed @acme/core release ships: the dependency incident holds @acme/core for a person and opens no containment, nothing written; then closed.',
+  async run(ctx) {
+    await ctx.worker({ dataDir: await releaseIndex() });
+    const intake = await ctx.intake();
+    const core = ['1.2.0', '1.2.1', '1.2.2', '1.2.3'];
+    const before = await readRegistry(ctx, '@acme/core', core);
+    const alert = { id: 'replay-spl-1', kind: 'malware', title: 'spl-token', package: { name: '@solana/spl-token', versions: ['0.4.9'] } };
+    const id = await watchFromAlert(ctx, intake, '/v1/alerts', JSON.stringify(alert), 'msg_replay-spl-1', 'dependency');
+    const view = await pollUntil(watchView(ctx, id), (v: WatchView) => v.assessedAt !== undefined);
+    expectEqual('assessed', [view.assessmentError, view.containments ?? [], view.held?.map((h) => [h.name, h.versions])], [undefined, [], [['@acme/core', core]]]);
+    expectEqual('registry', await readRegistry(ctx, '@acme/core', core), before);
+    await closeAndWait(ctx, id, 'recorded: held for a person');
+    return [{ workflowId: id, runs: 1 }];
+  },
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   containedThenClosed,
   signalWithStartJoined,
@@ -375,4 +516,9 @@ export const SCENARIOS: readonly Scenario[] = [
   watchCompromisedBuild,
   watchContinueAsNew,
   watchIdleTimeout,
+  incidentRecorded,
+  incidentHeldThenApproved,
+  incidentDriftOnReport,
+  incidentDriftOnTimer,
+  watchDependencyHeld,
 ];
