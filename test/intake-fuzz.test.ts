@@ -22,6 +22,8 @@ function prng(seed: number): () => number {
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
 const TOTAL = 10_000;
+// About 30 s alone; the whole suite runs another file beside it on the same two cores, which can double that.
+jest.setTimeout(240_000);
 const VALID_SHARE = 0.2;
 
 interface Case {

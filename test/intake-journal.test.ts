@@ -9,8 +9,10 @@ import type { Route } from '../core/intake';
 import { IncidentIndex, type IndexSnapshot } from '../server/incident-index';
 import { Journal, NODE_DISK, type JournalDisk, type JournalEntry } from '../server/journal';
 
-const route = (incident: string): Route =>
-  ({ workflow: 'watchIncidentWorkflow', incident, key: incident, aliasKeys: [], report: { reportId: `r-${incident}`, requestedBy: 't', reason: 'x', at: 'now' }, request: {} }) as unknown as Route;
+const route = (incident: string): Route => {
+  const report = { reportId: `r-${incident}`, requestedBy: 't', reason: 'x', at: 'now' };
+  return { workflow: 'watchIncidentWorkflow', incident, key: incident, aliasKeys: [], report, request: { incident, kind: 'review', subject: incident, report } };
+};
 const entry = (n: number, routes = 1) => ({ deliveryId: `d-${n}`, source: 'generic', receivedAt: 'now', routes: Array.from({ length: routes }, (_, i) => route(`inc-${n}-${i}`)) });
 
 function reopen(dir: string, options: ConstructorParameters<typeof Journal>[1] = {}) {
