@@ -11,8 +11,9 @@ import type { Output } from './contain';
 const usage = (taskQueue: string) => `quarantine: contain a compromised npm release in seconds
 
 usage:
-  quarantine <name>@<version> [--reason TEXT] [--registry URL] [--dry-run] [--json]
-      deprecate the release, move dist-tags off it, verify by reading the registry back
+  quarantine <name>@<version> | <incident id> [--reason TEXT] [--registry URL] [--dry-run] [--json]
+      deprecate the release, move dist-tags off it, verify by reading the registry back; your report
+      also approves an incident an alert alone could not contain (held), for the releases it names
   quarantine timeline <incident | name@version> [--registry URL] [--json]
       print the audit timeline of an incident
   quarantine close <incident | name@version> [--reason TEXT] [--registry URL]
