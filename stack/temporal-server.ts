@@ -1,4 +1,5 @@
-// Starts `temporal server start-dev` on free loopback ports, with the search attributes the product uses.
+// Starts `temporal server start-dev` on free loopback ports, with the search attributes the product uses
+// (unless told to start it bare, as an operator's server would be).
 import { spawn } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -22,6 +23,14 @@ export interface TemporalDevServerOptions {
   ui?: boolean;
   /** Keep history on disk in this SQLite file; in memory when absent. */
   dbFile?: string;
+  /** Define the product's search attributes at start (default); false starts a server that lacks them. */
+  searchAttributes?: boolean;
+  /** Namespaces to create besides `default`. */
+  namespaces?: string[];
+  /** Server settings (`--dynamic-config-value key=value`), e.g. a lower continue-as-new suggestion. */
+  dynamicConfig?: Record<string, string | number>;
+  /** How long to wait for it to serve (default 30 s). */
+  startTimeoutMs?: number;
   log?: (line: string) => void;
 }
 
@@ -37,7 +46,9 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
     '--log-level', 'error',
     ...(options.ui ? ['--ui-port', String(uiPort)] : ['--headless']),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
-    ...SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+    ...(options.namespaces ?? []).flatMap((namespace) => ['--namespace', namespace]),
+    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${value}`]),
+    ...(options.searchAttributes === false ? [] : SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`])),
   ];
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -51,7 +62,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
       if (child.exitCode !== null) throw new Error(`it exited with code ${child.exitCode}: ${stderr.trim()}`);
       await run(binary, ['operator', 'cluster', 'health', '--address', address], { timeout: 5_000 });
       return true;
-    });
+    }, { timeoutMs: options.startTimeoutMs ?? 30_000 });
   } catch (err) {
     await stop();
     throw err;

@@ -2,7 +2,7 @@
 // WITHOUT the incidents' search attributes (the global set-up's server has them). The worker, run as
 // deployed (`node bin/quarantine.js worker`), creates them and incidents are contained; what it cannot
 // fix it refuses in one line; and the CLI says every Temporal refusal in one line, never a gRPC dump.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,9 +10,9 @@ import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import type { LocalRegistry } from '../stack/registry';
-import { freePort, waitFor } from '../stack/ports';
-import { stopChild } from '../stack/process';
+import { freePort } from '../stack/ports';
 import { ensureTemporalCli } from '../stack/temporal-cli';
+import { startTemporalDevServer, type TemporalDevServer } from '../stack/temporal-server';
 import { workerConfigFromEnv } from '../worker/config';
 import { createWorker } from '../worker/index';
 import { createCommand, ensureSearchAttributes, searchAttributeGap, type SearchAttributeOperator } from '../worker/search-attributes';
@@ -26,25 +26,9 @@ const KEYWORD = 2;
 const TEXT = 1;
 const READY = /quarantine worker: task queue /;
 
-interface BareServer {
-  address: string;
-  stop(): Promise<void>;
-}
-
 /** `temporal server start-dev` as an operator would run it: no --search-attribute, two extra namespaces. */
-async function startBareTemporal(namespaces: string[]): Promise<BareServer> {
-  const binary = await ensureTemporalCli();
-  const [grpc, http, metrics] = [await freePort(), await freePort(), await freePort()];
-  const address = `127.0.0.1:${grpc}`;
-  const child: ChildProcess = spawn(binary, [
-    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(grpc), '--http-port', String(http), '--metrics-port', String(metrics),
-    '--headless', '--log-level', 'error', ...namespaces.flatMap((ns) => ['--namespace', ns]),
-  ], { stdio: 'ignore' });
-  await waitFor('the bare Temporal dev server', async () => {
-    await run(binary, ['operator', 'cluster', 'health', '--address', address], { timeout: 5_000 });
-    return true;
-  }, { timeoutMs: 60_000 });
-  return { address, stop: () => stopChild(child) };
+function startBareTemporal(namespaces: string[]): Promise<TemporalDevServer> {
+  return startTemporalDevServer({ searchAttributes: false, namespaces, startTimeoutMs: 60_000 });
 }
 
 function lines(text: string): string[] {
@@ -57,7 +41,7 @@ function expectOneLineRefusal(result: { code: number | null | undefined; stderr:
   expect(result.stderr).not.toMatch(/\n\s+at |metadata|Metadata|grpc-status|internalRepr/);
 }
 
-let bare: BareServer;
+let bare: TemporalDevServer;
 let operator: Connection;
 let dataDir: string;
 

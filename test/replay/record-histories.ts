@@ -11,7 +11,8 @@ import { startIntake, type RunningIntake } from '../../server/index';
 import type { LocalRegistry } from '../../stack/registry';
 import { GITHUB_SECRETS, intakeConfig, STANDARD_SECRETS } from '../helpers/intake';
 import { startInProcessWorker, testRegistry, type RunningWorker } from '../helpers/stack';
-import { startRecorderServer, type RecorderServer } from './dev-server';
+import type { TemporalDevServer } from '../../stack/temporal-server';
+import { startRecorderServer } from './dev-server';
 import { encodeHistoryFile, FORMAT, HISTORIES_DIR, toRecordedExecution, type HistoryFile, type RecordedExecution } from './history-files';
 import { SCENARIOS, type Kept, type Scenario, type ScenarioContext } from './scenarios';
 
@@ -106,7 +107,7 @@ async function historyFileOf(scenario: Scenario, client: Client, kept: Kept[], r
 }
 
 describe(`record replay histories into test/replay/histories/${label || '<label>'}`, () => {
-  let server: RecorderServer;
+  let server: TemporalDevServer;
   let connection: Connection;
   let client: Client;
   const dir = join(HISTORIES_DIR, label);
