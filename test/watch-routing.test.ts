@@ -2,7 +2,7 @@
 // the drainer sends them) into a real Temporal server and worker, over a release index built from
 // real SBOMs; the npm CLI judges what the registry serves afterwards.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -11,15 +11,13 @@ import { incidentId } from '../core/incident-id';
 import type { WatchRequest } from '../core/intake';
 import { incidentMarker } from '../core/plan';
 import { startIntake, type RunningIntake } from '../server/index';
-import { npmSbom } from '../stack/npm-cli';
 import type { LocalRegistry } from '../stack/registry';
 import { reportSignal, timelineQuery } from '../workflows/definitions';
 import { watchQuery, type WatchView } from '../workflows/watch-incident';
 import { incidentsOn, intakeConfig, sendGithub, sendStandard } from './helpers/intake';
-import { npmCli, npmView, pollUntil, runCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { ingestFixtureSboms, npmCli, npmView, pollUntil, runCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 import { dependabotOnCore, malwareAdvisoryOnCore } from './helpers/github-payloads';
 
-const PROJECTS = join(__dirname, 'fixtures', 'sbom-projects');
 const CORE = ['1.2.0', '1.2.1', '1.2.2', '1.2.3'];
 
 jest.setTimeout(150_000);
@@ -35,12 +33,7 @@ describe('routing and watch incidents on the real stack', () => {
   const coreDeprecations = async () => (await npmView(npmCli(registry.url), '@acme/core', CORE)).deprecated;
 
   beforeAll(async () => {
-    const sboms = join(dataDir, 'sboms');
-    mkdirSync(sboms);
-    for (const project of readdirSync(PROJECTS, { withFileTypes: true }).filter((d) => d.isDirectory())) {
-      writeFileSync(join(sboms, `${project.name}.json`), await npmSbom(join(PROJECTS, project.name)));
-    }
-    expect((await runCli(['sbom', 'ingest', sboms], { QUARANTINE_DATA_DIR: dataDir })).code).toBe(0);
+    await ingestFixtureSboms(dataDir);
     registry = await testRegistry();
     worker = await startInProcessWorker({ registry: registry.url, token: registry.tokens.admin, taskQueue, dataDir });
     ({ client, close: closeClient } = await testClient());

@@ -2,7 +2,7 @@
 // stack (a Temporal dev server, a registry copy of its own, in-process workers, the intake, the CLI's
 // own update-with-start) to its end, every workflow closed, and names the executions to keep.
 // Report ids and alert ids are fixed, so a second recording gives the same event sequences.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -17,7 +17,7 @@ import type { LocalRegistry } from '../../stack/registry';
 import { closeSignal, reportAndAwaitOutcome, reportSignal, timelineQuery } from '../../workflows/definitions';
 import { watchQuery, type WatchView } from '../../workflows/watch-incident';
 import { sendStandard } from '../helpers/intake';
-import { npmCli, npmView, pollUntil, runCli, type RunningWorker } from '../helpers/stack';
+import { ingestFixtureSboms, npmCli, npmView, pollUntil, runCli, type RunningWorker } from '../helpers/stack';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 const osvRecord = (file: string) => readFileSync(join(FIXTURES, 'osv', file), 'utf8');
@@ -269,14 +269,7 @@ const watchLeakedToken: Scenario = {
 /** A data directory whose release index holds the SBOMs of every fixture project (our releases). */
 async function releaseIndex(): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'quarantine-replay-index-'));
-  const sboms = join(dataDir, 'sboms');
-  mkdirSync(sboms);
-  const projects = join(FIXTURES, 'sbom-projects');
-  for (const project of readdirSync(projects, { withFileTypes: true }).filter((d) => d.isDirectory())) {
-    writeFileSync(join(sboms, `${project.name}.json`), await npmSbom(join(projects, project.name)));
-  }
-  const ingest = await runCli(['sbom', 'ingest', sboms], { QUARANTINE_DATA_DIR: dataDir });
-  expectEqual('sbom ingest', ingest.code, 0);
+  await ingestFixtureSboms(dataDir);
   return dataDir;
 }
 
