@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { dockerfileInstructions } from './helpers/dockerfile';
 
 const run = promisify(execFile);
 
@@ -252,30 +253,8 @@ describe('docker-compose.yml', () => {
   });
 });
 
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-/** The Dockerfile's instructions, continuation lines joined and comments dropped. */
-function instructions(text: string): Instruction[] {
-  const joined = text
-    .split('\n')
-    .filter((line) => !/^\s*#/.test(line))
-    .join('\n')
-    .replace(/\\\n/g, ' ');
-  return joined
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .map((line) => {
-      const [keyword = '', ...rest] = line.split(/\s+/);
-      return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
-    });
-}
-
 describe('Dockerfile', () => {
-  const steps = instructions(readFileSync(DOCKERFILE, 'utf8'));
+  const steps = dockerfileInstructions(readFileSync(DOCKERFILE, 'utf8'));
   const lastFrom = steps.map((step) => step.keyword).lastIndexOf('FROM');
   const runtime = steps.slice(lastFrom);
 

@@ -14,6 +14,7 @@ import { npmSbom } from '../stack/npm-cli';
 import { GITHUB_SECRETS, sendStandard, STANDARD_SECRETS } from './helpers/intake';
 import { startUntilReadyOrExit, type StartedCli } from './helpers/cli-process';
 import { pollUntil, temporalAddress, testClient, uniqueTaskQueue } from './helpers/stack';
+import { dockerfileInstructions, type DockerfileInstruction } from './helpers/dockerfile';
 
 const ROOT = join(__dirname, '..');
 const DOCKERFILE = join(ROOT, 'Dockerfile');
@@ -21,29 +22,8 @@ const DOCKERFILE = join(ROOT, 'Dockerfile');
 const BUILD_WORKDIR = '/app';
 const SBOM_PROJECT = join(__dirname, 'fixtures', 'sbom-projects', 'acme-core-1.2.2');
 
-interface Instruction {
-  keyword: string;
-  args: string;
-}
-
-/** The Dockerfile's instructions, continuation lines joined and comments dropped. */
-function dockerfileInstructions(text: string): Instruction[] {
-  return text
-    .split('\n')
-    .filter((line) => !/^\s*#/.test(line))
-    .join('\n')
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .map((line) => {
-      const [keyword = '', ...rest] = line.split(/\s+/);
-      return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
-    });
-}
-
 /** The steps after the last FROM: the image that ships. */
-function runtimeStage(): Instruction[] {
+function runtimeStage(): DockerfileInstruction[] {
   const steps = dockerfileInstructions(readFileSync(DOCKERFILE, 'utf8'));
   return steps.slice(steps.map((step) => step.keyword).lastIndexOf('FROM'));
 }
