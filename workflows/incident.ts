@@ -31,7 +31,7 @@ import {
 import { isOnCallReport, reportAuthorizesWrites } from '../core/write-authority';
 import { closeSignal, reportAndAwaitOutcome, reportSignal, timelineQuery } from './definitions';
 import { incidentWorkflowV1 } from './legacy/incident-v1';
-import { historyIsLong, INCIDENT_IDLE_TIMEOUT_MS, INCIDENT_RECHECK_INTERVAL_MS, durationText } from './lifetime';
+import { durationText, historyIsLong, INCIDENT_IDLE_TIMEOUT_MS, INCIDENT_RECHECK_INTERVAL_MS, MIN_IDLE_TIMEOUT_MS, requestedDuration } from './lifetime';
 import { INCIDENT_PACKAGE, INCIDENT_STATUS } from './search-attributes';
 
 /** The patch that separates incidents of this code from those the legacy v1 code started. */
@@ -55,9 +55,8 @@ const registry = proxyActivities<RegistryActivities>({
 const MAX_REPLANS = 3;
 /** Keyword search attributes are meant to be short. */
 const MAX_STATUS_ATTRIBUTE = 200;
-/** Shortest intervals a request may ask for: a typo must not make an incident spin. */
+/** Shortest re-check interval a request may ask for: a typo must not make an incident spin. */
 const MIN_RECHECK_MS = 1_000;
-const MIN_IDLE_MS = 1_000;
 
 function now(): string {
   return new Date(Date.now()).toISOString();
@@ -86,10 +85,6 @@ function describeDrift(failed: readonly VerificationCheck[]): string {
   return failed.map((c) => `${c.check}: found ${c.actual}`).join('; ');
 }
 
-function positive(value: number | undefined, fallback: number, minimum: number): number {
-  return value !== undefined && Number.isFinite(value) && value > 0 ? Math.max(minimum, value) : fallback;
-}
-
 /** A step failed; the attempt ends failed with its reason on the timeline. */
 class StepFailed extends Error {}
 
@@ -103,8 +98,8 @@ export async function incidentWorkflow(request: IncidentRequest): Promise<Incide
   // Histories of the v1 code (started before this patch) replay through it, unchanged.
   if (!patched(INCIDENT_V2_PATCH)) return incidentWorkflowV1(request);
 
-  const idleMs = positive(request.idleTimeoutMs, INCIDENT_IDLE_TIMEOUT_MS, MIN_IDLE_MS);
-  const recheckMs = positive(request.recheckIntervalMs, INCIDENT_RECHECK_INTERVAL_MS, MIN_RECHECK_MS);
+  const idleMs = requestedDuration(request.idleTimeoutMs, INCIDENT_IDLE_TIMEOUT_MS, MIN_IDLE_TIMEOUT_MS);
+  const recheckMs = requestedDuration(request.recheckIntervalMs, INCIDENT_RECHECK_INTERVAL_MS, MIN_RECHECK_MS);
   const view: IncidentView = request.resume ?? {
     incident: request.incident,
     status: 'running',

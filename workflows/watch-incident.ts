@@ -15,7 +15,7 @@ import type { HeldContainment, WatchKind, WatchRequest } from '../core/intake';
 import { reportAuthorizesWrites } from '../core/write-authority';
 import { closeSignal, reportSignal } from './definitions';
 import { watchIncidentWorkflowV1 } from './legacy/watch-incident-v1';
-import { durationText, historyIsLong, INCIDENT_IDLE_TIMEOUT_MS } from './lifetime';
+import { durationText, historyIsLong, INCIDENT_IDLE_TIMEOUT_MS, MIN_IDLE_TIMEOUT_MS, requestedDuration } from './lifetime';
 import { INCIDENT_PACKAGE, INCIDENT_STATUS } from './search-attributes';
 
 export interface WatchView {
@@ -97,8 +97,6 @@ const incidents = proxyActivities<IncidentActivities>({
 const REASSESS_AFTER_MS = 60_000;
 /** After a failed assessment with a report still to act on, or a failed provenance sync, try again this much later. */
 const RETRY_ASSESSMENT_AFTER_MS = 5 * 60_000;
-/** Below this a request's idle timeout is raised to it: an incident never closes before a report can join. */
-const MIN_IDLE_TIMEOUT_MS = 1_000;
 
 function statusOf(view: WatchView): string {
   const radius = view.blastRadius;
@@ -160,8 +158,7 @@ function fromV1(view: WatchView, now: string): WatchView {
 
 export async function watchIncidentWorkflow(request: WatchRequest & { resume?: WatchView }): Promise<WatchView> {
   if (!patched(WATCH_INCIDENT_V2)) return watchIncidentWorkflowV1(request);
-  const requestedIdle = request.idleTimeoutMs;
-  const idleTimeoutMs = requestedIdle !== undefined && Number.isFinite(requestedIdle) && requestedIdle > 0 ? Math.max(MIN_IDLE_TIMEOUT_MS, requestedIdle) : INCIDENT_IDLE_TIMEOUT_MS;
+  const idleTimeoutMs = requestedDuration(request.idleTimeoutMs, INCIDENT_IDLE_TIMEOUT_MS, MIN_IDLE_TIMEOUT_MS);
   const started = new Date(Date.now()).toISOString();
   const view: WatchView = request.resume
     ? fromV1(request.resume, started)
