@@ -4,12 +4,15 @@
 // (three runs; the median run is reported).
 // Baseline in the same run: the naive design, one signal-with-start per alert straight into the same
 // Temporal server, measured the same two ways.
-// Usage: npm run bench:ingest [-- --alerts N --concurrency C --rate R]
+// Usage: npm run bench:ingest [-- --alerts N --concurrency C --rate R --cpu-prof-dir DIR]
+// With --cpu-prof-dir, serve and worker write V8 CPU profiles there (open them in Chrome's DevTools, or
+// summarise them with `node dist/bench/cpu-profile-summary.js DIR`): where the tail's CPU goes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { signStandardWebhook } from '../core/alerts/signatures';
@@ -27,6 +30,10 @@ const STEADY_RUNS = 3;
 /** The run whose p99 is the median of the runs. */
 function medianRun(runs: Stats[]): Stats {
   return [...runs].sort((a, b) => a.p99_ms - b.p99_ms)[Math.floor(runs.length / 2)]!;
+}
+
+function histogramMs(h: IntervalHistogram): { p99: number; max: number } {
+  return { p99: Number((h.percentile(99) / 1e6).toFixed(1)), max: Number((h.max / 1e6).toFixed(1)) };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -120,11 +127,16 @@ function alert(n: number): { id: string; body: string } {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { alerts: { type: 'string', default: '5000' }, concurrency: { type: 'string', default: '32' }, rate: { type: 'string', default: '500' } } });
+  const { values } = parseArgs({ options: { alerts: { type: 'string', default: '5000' }, concurrency: { type: 'string', default: '32' }, rate: { type: 'string', default: '500' }, 'cpu-prof-dir': { type: 'string' } } });
   const count = Number(values.alerts);
   const concurrency = Number(values.concurrency);
   const rate = Number(values.rate);
+  const profileDir = values['cpu-prof-dir'];
+  const nodeArgs = (name: string) => (profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
 
+  // The sender's own stalls: time it could not read an answer counts in the latency it measures.
+  const senderDelay = monitorEventLoopDelay({ resolution: 5 });
+  senderDelay.enable();
   const temporal = await startTemporalDevServer();
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
@@ -135,7 +147,7 @@ async function main(): Promise<void> {
     // quarantine serve, as deployed: its own process, journal on disk.
     const taskQueue = 'bench-ingest';
     // Each in its own process, as deployed, so that none of them stalls the sender's clock.
-    worker = spawn(process.execPath, [CLI, 'worker'], {
+    worker = spawn(process.execPath, [...nodeArgs('worker'), CLI, 'worker'], {
       env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, QUARANTINE_TASK_QUEUE: taskQueue },
       stdio: 'ignore',
     });
@@ -151,13 +163,24 @@ async function main(): Promise<void> {
         QUARANTINE_WEBHOOK_SECRETS: SECRET,
       },
       'listening on',
+      nodeArgs('serve'),
     );
     const url = new URL(`http://127.0.0.1:${port}/v1/alerts`);
-    const sendToIntake = async (n: number) => {
-      const { id, body } = alert(n);
+    // Each phase's deliveries are signed before it starts: a scanner signs on its own machine, and here
+    // the sender shares the two cores with the server it measures.
+    let prepared = new Map<number, { headers: Record<string, string>; raw: Buffer }>();
+    const prepare = (from: number, count: number) => {
+      prepared = new Map();
       const timestamp = Math.floor(Date.now() / 1000);
-      const raw = Buffer.from(body);
-      const status = await post(url, { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signStandardWebhook(raw, id, timestamp, SECRET) }, raw);
+      for (let n = from; n < from + count; n++) {
+        const { id, body } = alert(n);
+        const raw = Buffer.from(body);
+        prepared.set(n, { raw, headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signStandardWebhook(raw, id, timestamp, SECRET) } });
+      }
+    };
+    const sendToIntake = async (n: number) => {
+      const { headers, raw } = prepared.get(n)!;
+      const status = await post(url, headers, raw);
       if (status !== 202 && status !== 200) throw new Error(`intake answered ${status}`);
     };
     // The server's own account of the run: journal group-commit times and event-loop delay.
@@ -170,16 +193,19 @@ async function main(): Promise<void> {
       }
     };
     try {
+      prepare(0, count);
       const started = performance.now();
       const most = await storm(count, concurrency, sendToIntake);
       await drained();
       const allInTemporal = Number(((performance.now() - started) / 1000).toFixed(2));
       // Three steady runs: on two shared cores one run's p99 swings by tens of milliseconds.
-      const runs: (Stats & { server_ms?: unknown })[] = [];
+      const runs: (Stats & { server_ms?: unknown; sender_event_loop_delay_ms?: unknown })[] = [];
       for (let run = 1; run <= STEADY_RUNS; run++) {
+        prepare(count * 10 * run, count);
         await serverTimes(); // starts the server's window at this run
+        senderDelay.reset();
         const result = await steady(count, rate, count * 10 * run, sendToIntake);
-        runs.push({ ...result, server_ms: await serverTimes() });
+        runs.push({ ...result, server_ms: await serverTimes(), sender_event_loop_delay_ms: histogramMs(senderDelay) });
         await drained();
       }
       results.intake = { closed_loop: { ...most, all_in_temporal_after_s: allInTemporal }, steady: medianRun(runs), steady_runs: runs };

@@ -2,6 +2,7 @@
 // parsed into normalised alerts, routed to incidents (duplicates and aliases joining the one they
 // have), journalled durably, and only then answered; the drainer moves the journal into Temporal.
 import { createHash } from 'node:crypto';
+import { createHistogram } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { AlertRejection, type NormalizedAlert } from '../core/alert';
@@ -98,6 +99,24 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
     return reply.code(500).send({ error: 'internal error; the alert was not accepted, send it again' });
   });
 
+  // How long the server itself took to answer alert deliveries (from its headers read to its answer
+  // written), in microseconds: a sender's latency beyond this was spent in its own process or the kernel.
+  const acknowledgements = createHistogram();
+  const arrivals = new WeakMap<FastifyRequest, number>();
+  app.addHook('onRequest', async (request) => {
+    if (request.method === 'POST') arrivals.set(request, performance.now());
+  });
+  app.addHook('onResponse', async (request) => {
+    const arrived = arrivals.get(request);
+    if (arrived !== undefined) acknowledgements.record(Math.max(1, Math.round((performance.now() - arrived) * 1000)));
+  });
+  const acknowledgementStats = () => {
+    const ms = (micros: number) => Number((micros / 1000).toFixed(1));
+    const stats = { count: acknowledgements.count, p50: ms(acknowledgements.percentile(50)), p99: ms(acknowledgements.percentile(99)), max: ms(acknowledgements.max) };
+    acknowledgements.reset();
+    return stats;
+  };
+
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_request, reply) => {
     // Acknowledgements depend on the journal; a Temporal outage shows as a growing backlog, and
@@ -112,6 +131,7 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
       journal: journalState,
       // Where an acknowledgement's time went since the last /readyz: the disk, or a busy event loop.
       sinceLastReadMs: {
+        acknowledgement: acknowledgementStats(),
         journalCommit: journal.commitStatsSinceLastRead(),
         ...deps.runtimeTimings?.(),
       },

@@ -5,10 +5,13 @@ import { packageRoot } from '../worker/bundle';
 
 export const CLI_BIN = join(packageRoot(__dirname), 'bin', 'quarantine.js');
 
-/** Resolves once the command prints `ready` on stderr; rejects if it exits first. */
-export function startCliProcess(args: string[], env: NodeJS.ProcessEnv, ready: string): Promise<ChildProcess> {
+/**
+ * Resolves once the command prints `ready` on stderr; rejects if it exits first. `nodeArgs` go to node
+ * itself (a benchmark's `--cpu-prof`, which NODE_OPTIONS may not carry).
+ */
+export function startCliProcess(args: string[], env: NodeJS.ProcessEnv, ready: string, nodeArgs: string[] = []): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, CLI_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();

@@ -25,6 +25,7 @@ interface Ready {
   backlog: number;
   deadLetters: number;
   journal: { acknowledging: boolean };
+  sinceLastReadMs: { acknowledgement: { count: number; max: number }; journalCommit: { commits: number } };
 }
 const readyz = async (intake: RunningIntake): Promise<{ status: number; body: Ready }> => {
   const response = await fetch(`${intake.url}/readyz`);
@@ -99,7 +100,12 @@ describe('intake delivery into Temporal', () => {
     expect(fixed.status).toBe(202);
     await intake.drainer.idle();
     expect((await incidentsOn(client, taskQueue)).sort()).toEqual([manyIncident, fixed.body.incidents![0]!.incident].sort());
-    expect((await readyz(intake)).body).toMatchObject({ backlog: 0, deadLetters: 0 });
+    // Where the acknowledgements' time went, since the last read: the two deliveries, one commit each.
+    const timings = (await readyz(intake)).body;
+    expect(timings).toMatchObject({ backlog: 0, deadLetters: 0 });
+    expect(timings.sinceLastReadMs.acknowledgement.count).toBe(2);
+    expect(timings.sinceLastReadMs.acknowledgement.max).toBeGreaterThan(0);
+    expect(timings.sinceLastReadMs.journalCommit.commits).toBe(2);
     await stop(intake);
   });
 
