@@ -1,0 +1,182 @@
+// The containment playbook's planner: a whole compromise (every package and version it touches) and
+// what the registry says about each package, in; a list of gated actions, out. Pure: the workflow runs
+// it between reads, `quarantine --plan` prints it, tests call it without a server.
+import type { AlertSeverity } from '../alert';
+import { deprecationMessage, incidentMarker, planContainment } from '../plan';
+import type { ActionDraft, NpmAction, NpmActionKind, PackageFacts } from './action';
+import { OTP_ACTIONS, ruleFor, severityQualifies, type Policy, type Trigger } from './policy';
+import { unpublishEligibility } from './unpublish';
+
+/** What the incident knows of the compromise: the exact releases, and why they are suspect. */
+export interface Compromise {
+  incident: string;
+  registry: string;
+  trigger: Trigger;
+  severity: AlertSeverity;
+  /** Exact versions per package. */
+  releases: { name: string; versions: string[] }[];
+  /** Advisory ids from the reports (only strict forms reach a deprecation message). */
+  advisories: string[];
+  /** An on-call person's own words, for the deprecation message. */
+  reason?: string;
+  /**
+   * An on-call person's command named exactly these releases: it is their approval for deprecating
+   * them and moving their tags, however many; not for unpublish or revocations.
+   */
+  onCallExact: boolean;
+  /** Keys of npm tokens the report says leaked (never the tokens themselves). */
+  tokens?: string[];
+  /** Why the report itself is too broad to act on alone (a range that covers every release). */
+  overBroad?: string[];
+}
+
+export interface Hold {
+  package?: string;
+  reason: string;
+}
+
+export interface PlaybookPlan {
+  incident: string;
+  trigger: Trigger;
+  actions: NpmAction[];
+  /** What waits for a person beyond the gates the policy sets, and why (limits, over-broad). */
+  holds: Hold[];
+  /** What the plan cannot do by itself or chose not to do, in plain words. */
+  notes: string[];
+  /** One-time passwords the plan will ask for: npm takes `perWindow` writes on one before it prompts again. */
+  otp: { actions: number; passwords: number; perWindow: number; windowMinutes: number };
+}
+
+/** Packages in a stable order (by name), so plans, ids and timelines read the same every time. */
+function byName<T extends { name: string }>(items: readonly T[]): T[] {
+  return [...items].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export function planPlaybook(compromise: Compromise, facts: readonly PackageFacts[], policy: Policy, now: Date): PlaybookPlan {
+  const { incident, registry, trigger } = compromise;
+  const actions: NpmAction[] = [];
+  const holds: Hold[] = [];
+  const notes: string[] = [];
+  const factsOf = new Map(facts.map((f) => [f.name, f]));
+  const plan = (): PlaybookPlan => ({ incident, trigger, actions, holds, notes, otp: otpNeeds(actions, policy) });
+
+  if (!severityQualifies(policy, trigger, compromise.severity)) {
+    notes.push(`a ${compromise.severity}-severity ${trigger} report is below the policy's minimum (${policy.triggers[trigger].minSeverity}): recorded, nothing planned`);
+    return plan();
+  }
+  const alertAlone = !compromise.onCallExact;
+  if (alertAlone) {
+    for (const reason of compromise.overBroad ?? []) holds.push({ reason });
+    if (compromise.releases.length > policy.limits.packagesPerIncident) {
+      holds.push({ reason: `${compromise.releases.length} packages, more than the policy's limit of ${policy.limits.packagesPerIncident} for an alert alone (limits.packagesPerIncident)` });
+    }
+  }
+  const incidentHeld = holds.length > 0;
+  const message = deprecationMessage(incident, { advisories: compromise.advisories, ...(compromise.reason ? { reason: compromise.reason } : {}) });
+  const marker = incidentMarker(incident);
+
+  /**
+   * Adds an action under the policy's rule. A held package's automatic actions wait for a person too,
+   * except what an on-call command approved by naming the exact releases (deprecate, move tags).
+   */
+  const add = (kind: NpmActionKind, packageHeld: boolean, action: ActionDraft): void => {
+    const { rule, name } = ruleFor(policy, trigger, kind);
+    if (rule === 'off') return;
+    const approvedByCommand = compromise.onCallExact && (kind === 'deprecate' || kind === 'dist-tag');
+    const waitsForHold = rule === 'auto' && packageHeld && !approvedByCommand;
+    const gate = rule === 'auto' && !waitsForHold ? 'auto' : 'approval';
+    const ruleName = waitsForHold ? `${name}, held (see the holds)` : approvedByCommand && rule === 'auto' ? `${name} (the on-call command names these exact releases)` : name;
+    actions.push({ ...action, registry, gate, otp: OTP_ACTIONS.includes(kind), rule: ruleName } as NpmAction);
+  };
+
+  for (const release of byName(compromise.releases)) {
+    const pkg = factsOf.get(release.name);
+    if (!pkg) {
+      notes.push(`${release.name} could not be read from ${registry}: nothing planned for it`);
+      continue;
+    }
+    const containment = planContainment(pkg.state, release.versions, message, marker, { maxVersions: policy.limits.versionsPerPackage });
+    const present = containment.affected.filter((v) => pkg.state.versions.includes(v));
+    for (const blocker of containment.blockers) notes.push(`${release.name}: ${blocker}`);
+    for (const unresolved of containment.unresolved) notes.push(unresolved);
+    if (present.length === 0) continue;
+    const packageReasons = alertAlone ? containment.overBroad.map((reason) => `${release.name}: ${reason}`) : [];
+    for (const reason of packageReasons) holds.push({ package: release.name, reason });
+    const held = incidentHeld || packageReasons.length > 0;
+
+    if (containment.deprecate.length > 0) {
+      add('deprecate', held, { kind: 'deprecate', id: `deprecate:${release.name}`, package: release.name, versions: containment.deprecate, message, marker, why: `${containment.deprecate.length} affected version${containment.deprecate.length === 1 ? '' : 's'} warn every installer` });
+    }
+    for (const move of containment.tagMoves) {
+      add('dist-tag', held, {
+        kind: 'dist-tag',
+        id: `dist-tag:${release.name}:${move.tag}`,
+        package: release.name,
+        tag: move.tag,
+        from: move.from,
+        to: move.to,
+        why: move.to === null ? `the ${move.tag} tag points at an affected version` : `${move.tag} must not install an affected version`,
+      });
+    }
+    if (ruleFor(policy, trigger, 'unpublish').rule !== 'off') {
+      for (const version of present) {
+        const eligibility = unpublishEligibility(pkg, version, now);
+        if (eligibility.eligible) {
+          add('unpublish', held, { kind: 'unpublish', id: `unpublish:${release.name}@${version}`, package: release.name, version, why: eligibility.why });
+        } else {
+          notes.push(`not unpublishing ${release.name}@${version}: ${eligibility.why}; deprecated and its tags moved instead`);
+        }
+      }
+    }
+    planAccountActions(pkg, held, add, notes, policy, trigger);
+  }
+  for (const tokenKey of [...new Set(compromise.tokens ?? [])].sort()) {
+    add('revoke-token', incidentHeld, { kind: 'revoke-token', id: `revoke-token:${tokenKey}`, tokenKey, why: 'the report names this token as leaked; approve only once the hosts that held it were swept (2025-26 payloads wipe the home directory when their token is revoked)' });
+  }
+  return plan();
+}
+
+/** Staged publishes, trusted publishers and the 2FA setting of an affected package. */
+function planAccountActions(
+  pkg: PackageFacts,
+  held: boolean,
+  add: (kind: NpmActionKind, held: boolean, action: ActionDraft) => void,
+  notes: string[],
+  policy: Policy,
+  trigger: Trigger,
+): void {
+  const wanted = (kind: NpmActionKind) => ruleFor(policy, trigger, kind).rule !== 'off';
+  if (wanted('reject-staged')) {
+    if (pkg.staged === undefined) notes.push(`${pkg.name}: staged publishes could not be read; none rejected`);
+    for (const staged of pkg.staged ?? []) {
+      add('reject-staged', held, { kind: 'reject-staged', id: `reject-staged:${pkg.name}:${staged.id}`, package: pkg.name, stageId: staged.id, version: staged.version, why: 'a publish staged during a compromise may be the attacker\'s' });
+    }
+  }
+  if (wanted('revoke-trust')) {
+    if (pkg.trust === undefined) notes.push(`${pkg.name}: trusted publishers could not be read; none revoked`);
+    for (const trust of pkg.trust ?? []) {
+      add('revoke-trust', held, { kind: 'revoke-trust', id: `revoke-trust:${pkg.name}:${trust.id}`, package: pkg.name, trust, why: 'the trusted publisher lets the (possibly compromised) workflow publish without a token' });
+    }
+  }
+  if (wanted('require-2fa')) {
+    if (pkg.publishRequires2fa === undefined) notes.push(`${pkg.name}: its publishing 2FA setting could not be read; not changed`);
+    else if (!pkg.publishRequires2fa) {
+      add('require-2fa', held, { kind: 'require-2fa', id: `require-2fa:${pkg.name}`, package: pkg.name, why: 'publishing with a stolen token alone must stop' });
+    }
+  }
+}
+
+/** How many one-time passwords the plan's password-gated writes need, at npm's pace. */
+export function otpNeeds(actions: readonly NpmAction[], policy: Policy): PlaybookPlan['otp'] {
+  const count = actions.filter((a) => a.otp).length;
+  const perWindow = policy.otp.actionsPerWindow;
+  return { actions: count, passwords: Math.ceil(count / perWindow), perWindow, windowMinutes: policy.otp.windowMinutes };
+}
+
+/** The plan's actions split into windows of one password each, in plan order. */
+export function otpWindows(actions: readonly NpmAction[], policy: Policy): NpmAction[][] {
+  const gated = actions.filter((a) => a.otp);
+  const windows: NpmAction[][] = [];
+  for (let i = 0; i < gated.length; i += policy.otp.actionsPerWindow) windows.push(gated.slice(i, i + policy.otp.actionsPerWindow));
+  return windows;
+}
