@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { freePort, waitFor } from './ports';
 import { npmCli } from './npm-cli';
 import { stopChild } from './process';
+import { NPMJS_STANDIN_FOLDER } from './verdaccio-plugins/npmjs-state';
 import { seedFixtureProvenance, sigstoreTrustFiles } from './provenance-mint';
 
 // Verdaccio loads plugins as JavaScript: from the build (dist/stack) this folder, from the sources
@@ -18,6 +19,8 @@ const PLUGINS_DIR = existsSync(join(__dirname, 'verdaccio-plugins', 'verdaccio-a
   : join(__dirname, '..', 'dist', 'stack', 'verdaccio-plugins');
 
 export const ADMIN_USER = 'acme-release';
+/** The one-time password the registry's npmjs stand-in accepts for 2FA-gated writes. */
+export const REGISTRY_OTP = '246810';
 /** A user who may read but not publish: its token is the "token without write rights". */
 export const READER_USER = 'acme-reader';
 
@@ -77,6 +80,10 @@ function verdaccioConfig(): string {
     'middlewares:',
     '  attestations:',
     '    storage: ./attestations',
+    // npmjs-only routes (trust, stage, tokens, access, downloads) and their write log.
+    '  npmjs:',
+    `    storage: ./${NPMJS_STANDIN_FOLDER}`,
+    `    otp: ${JSON.stringify([REGISTRY_OTP])}`,
     // JWT API tokens: a legacy token makes Verdaccio re-check the bcrypt password on every request (~90 ms).
     'security:',
     '  api:',
