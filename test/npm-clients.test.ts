@@ -1,6 +1,8 @@
 // clients/npm against the test registry's npmjs stand-in: every call's effect read back with the npm
 // CLI, every failure sorted into its RegistryError code, and every repeated write proven absent from
 // the stand-in's write log.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import npmFetch from 'npm-registry-fetch';
 import {
   lastWeekDownloads,
@@ -228,6 +230,23 @@ describe('failures sorted into codes, never carrying secrets', () => {
     expect((await unpublishVersion('@acme/utils', '1.2.0', admin)).changed).toBe(true);
     expect(JSON.parse(await npm(['view', '@acme/utils', 'versions', '--json']))).toEqual(['1.0.0', '1.1.0']);
     expect(writesSince(mark).filter((w) => w.method === 'PUT' && w.path.startsWith('/@acme') && w.outcome === 'applied')).toHaveLength(1);
+  });
+
+  test('no answer within timeoutMs, or no server at all, is UNAVAILABLE', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const started = Date.now();
+      const timedOut = await failure(listTokens({ registry: `http://127.0.0.1:${port}/`, token: 't0k', timeoutMs: 300 }));
+      expect(timedOut).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+    const refused = await failure(listTokens({ registry: 'http://127.0.0.1:9/', token: 't0k' }));
+    expect(refused).toMatchObject({ code: 'UNAVAILABLE', retryable: true });
   });
 
   test('409 is CONFLICT, and a message holding a secret is redacted', async () => {

@@ -150,6 +150,10 @@ describe('staged publishes', () => {
     expect((await raw('GET', '/-/stage?page=x', registry.tokens.admin)).status).toBe(400);
     expect(await npmFails(npm(['stage', 'view', '00000000-0000-4000-8000-000000000000']))).toBe('E404');
     expect((await raw('GET', '/-/stage')).status).toBe(401);
+    // A name@version is never reused: neither a published nor an already staged one can be staged.
+    await expect(seedStagedPublish(registry.url, registry.tokens.admin, '@acme/solo', '1.0.0')).rejects.toThrow(/409 .*already published/);
+    await expect(seedStagedPublish(registry.url, registry.tokens.admin, '@acme/solo', '3.0.0')).rejects.toThrow(/409 .*already staged/);
+    expect((JSON.parse(await npm(['stage', 'list', '@acme/solo', '--json'])) as unknown[]).length).toBe(3);
   });
 });
 

@@ -132,3 +132,40 @@ export function requireOtp(req: Req, validOtps: readonly string[]): void {
   if (typeof given === 'string' && validOtps.includes(given)) return;
   throw new Refusal(401, given ? 'otp-invalid' : 'otp-required', 'this operation requires a one-time password', { 'www-authenticate': 'OTP' });
 }
+
+/** What a route gets: the request, its path after the route's prefix, and the plugin's handles. */
+export interface RouteContext {
+  req: Req;
+  method: string;
+  segments: string[];
+  query: URLSearchParams;
+  body: Promise<string>;
+  auth: Auth;
+  storage: Storage;
+  folder: string;
+  otps: readonly string[];
+}
+
+/** A route's answer: status and JSON body (none for 204). */
+export interface Reply {
+  status: number;
+  body?: unknown;
+}
+
+export function packageIn(segments: string[]): { name: string; rest: string[] } {
+  const parsed = nameAndRest(segments);
+  if (!parsed) throw new Refusal(400, 'invalid', 'not a valid package name');
+  return parsed;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function methodNotAllowed(): never {
+  throw new Refusal(405, 'invalid', 'method not allowed');
+}
+
+export function nonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}

@@ -19,8 +19,11 @@
 // plugin's `storage` folder (npmjs-state.ts), so a copied registry folder carries both.
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { answer, nameAndRest, readBody, Refusal, refuse, type App, type Auth, type Next, type Req, type Res, type Storage } from './npmjs-http';
-import { downloadsRoute, packageRoute, seedingRoute, stageRoute, tokensRoute, type Reply, type RouteContext } from './npmjs-routes';
+import { answer, nameAndRest, readBody, Refusal, refuse, type App, type Auth, type Next, type Reply, type Req, type Res, type RouteContext, type Storage } from './npmjs-http';
+import { downloadsRoute, seedingRoute } from './npmjs-fact-routes';
+import { packageRoute } from './npmjs-package-routes';
+import { stageRoute } from './npmjs-stage-routes';
+import { tokensRoute } from './npmjs-token-routes';
 import { appendWriteLog, readState, updateState, type Fault } from './npmjs-state';
 
 export const STANDIN_PREFIX = '/-/quarantine-standin/';
