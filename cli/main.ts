@@ -16,6 +16,14 @@ usage:
       also approves an incident an alert alone could not contain (held), for the releases it names
   quarantine timeline <incident | name@version> [--registry URL] [--json]
       print the audit timeline of an incident
+  quarantine approve <incident> [action id...] [--otp CODE] [--as NAME] [--note TEXT] [--hosts-swept]
+      approve actions of a playbook incident that wait for a person (default: every one); --otp when
+      npm asks a one-time password (trusted publishers, staged publishes, 2FA settings); --hosts-swept
+      to revoke a token once the machines that held it were cleaned
+  quarantine reject <incident> [action id...] [--as NAME] [--note TEXT]
+  quarantine rollback <incident> [--otp CODE] [--as NAME] [--reason TEXT]
+      undo what can be undone (deprecations, dist-tags, trusted publishers, 2FA settings) and list what
+      cannot (an unpublish, a rejected staged publish, a revoked token)
   quarantine close <incident | name@version> [--reason TEXT] [--registry URL]
       close an incident: later reports start a new one (open incidents close after 7 quiet days)
   quarantine affected <name>@<range> | --osv FILE | --run ID | --commit SHA | --workflow PATH | --since/--until TIME | --publisher
@@ -35,7 +43,9 @@ environment:
   NPM_TOKEN                the registry token, read by the worker only
   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*   the Temporal connection
   QUARANTINE_TASK_QUEUE    task queue (default ${taskQueue})
-  QUARANTINE_DATA_DIR      the release index and the intake journal (default ~/.local/share/quarantine)
+  QUARANTINE_DATA_DIR      the release index, the intake journal and the secret key (default ~/.local/share/quarantine)
+  QUARANTINE_SECRET_KEY    seals one-time passwords in Temporal (base64, 32 bytes; shared by CLI and worker;
+                           default: a key file in the data directory)
 
 options:
   --wait SECONDS           stop following after this long (the incident goes on; default 600)
@@ -62,6 +72,10 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
         wait: { type: 'string' },
         once: { type: 'boolean', default: false },
         port: { type: 'string' },
+        otp: { type: 'string' },
+        as: { type: 'string' },
+        note: { type: 'string' },
+        'hosts-swept': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -115,6 +129,36 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
     return runDev(output, { once: values.once });
   }
 
+  if (command === 'approve' || command === 'reject' || command === 'rollback') {
+    const { decisionInput, decide } = await import('./decide');
+    let input;
+    try {
+      input = decisionInput(command, rest, values);
+    } catch (err) {
+      output.err(`quarantine ${command}: ${(err as Error).message}`);
+      return 2;
+    }
+    let connected;
+    try {
+      // A one-time password leaves this process sealed: the worker holds the same key.
+      const codecs = input.otp ? [new (await import('../worker/secret-codec')).SealedSecretCodec(await cliSecretKey(env))] : undefined;
+      connected = await (await import('./client')).connectClient(codecs ? { payloadCodecs: codecs } : {});
+    } catch (err) {
+      return refused(err, output, `quarantine ${command}`);
+    }
+    try {
+      return await decide(connected.client, input, values.json, output);
+    } catch (err) {
+      if (err instanceof Error && err.name === 'WorkflowNotFoundError') {
+        output.err(`quarantine: no such incident: ${printable(input.incident)}`);
+        return 2;
+      }
+      return refused(err, output, `quarantine ${command}`, connected.target);
+    } finally {
+      await connected.close();
+    }
+  }
+
   const takesIncident = command === 'timeline' || command === 'close';
   if (takesIncident ? rest.length !== 1 : rest.length !== 0) {
     output.err(`quarantine: ${takesIncident ? `${command} takes one incident id or name@version` : 'one release at a time: quarantine <name>@<version>'}`);
@@ -155,6 +199,12 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
   } finally {
     await disconnect();
   }
+}
+
+async function cliSecretKey(env: NodeJS.ProcessEnv): Promise<Buffer> {
+  const { secretCodecKey } = await import('../worker/secret-codec');
+  const { secretKeyFile } = await import('../store/paths');
+  return secretCodecKey(env, secretKeyFile(env));
 }
 
 /**

@@ -5,12 +5,13 @@ import { parseReleaseSpec, printable } from '../core/spec';
 import { readAnyIncidentView } from './incident-view';
 import type { Output } from './contain';
 import { renderTimeline, renderWatch } from './render';
+import { renderPlaybook } from './render-playbook';
 
 /**
  * Every kind of incident id: containments (`incident-`, from the CLI and the intake) and the watch
  * incidents the intake opens (core/intake.ts routeAlert).
  */
-export const INCIDENT_ID_PREFIXES = ['incident', 'review', 'dependency', 'compromised-build', 'token', 'withdrawn'] as const;
+export const INCIDENT_ID_PREFIXES = ['incident', 'review', 'dependency', 'compromised-build', 'token', 'withdrawn', 'compromise'] as const;
 const KNOWN_PREFIX = new RegExp(`^(${INCIDENT_ID_PREFIXES.join('|')})-.`);
 /** Ids end in a hash of what they are about (and a dry run's marker): a release spec almost never does. */
 const ID_SUFFIX = /-[0-9a-f]{8}(-dry-run)?$/;
@@ -45,6 +46,6 @@ export function incidentIdFromArgument(argument: string, registry: string): stri
 export async function timeline(client: Client, incident: string, json: boolean, output: Output): Promise<number> {
   const read = await readAnyIncidentView(client.workflow.getHandle(incident));
   if (json) output.out(JSON.stringify(read.view, null, 2));
-  else output.out(read.type === 'watch' ? renderWatch(read.view) : renderTimeline(read.view));
+  else output.out(read.type === 'watch' ? renderWatch(read.view) : read.type === 'playbook' ? renderPlaybook(read.view) : renderTimeline(read.view));
   return 0;
 }

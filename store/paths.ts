@@ -9,3 +9,6 @@ export function defaultDataDir(env: NodeJS.ProcessEnv): string {
 }
 
 export const releaseIndexFile = (env: NodeJS.ProcessEnv): string => join(defaultDataDir(env), INDEX_FILE);
+
+/** The key that seals one-time passwords in Temporal payloads (worker/secret-codec.ts), unless QUARANTINE_SECRET_KEY is set. */
+export const secretKeyFile = (env: NodeJS.ProcessEnv): string => join(defaultDataDir(env), 'secret.key');

@@ -21,7 +21,7 @@ export default async function globalSetup(): Promise<void> {
   // CLI and worker processes under test run the compiled code: refuse to test a stale build.
   const bundle = join(ROOT, 'dist', 'workflow-bundle.js');
   const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
-  const sources = Math.max(...['core', 'clients', 'activities', 'workflows', 'worker', 'cli', 'server', 'stack'].map(newestSource));
+  const sources = Math.max(...['core', 'clients', 'app', 'activities', 'workflows', 'worker', 'cli', 'server', 'stack'].map(newestSource));
   if (built < sources) throw new Error('dist/ is older than the sources: run `npm test` (it builds first) or `npm run build`');
 
   const [temporal, registry] = await Promise.all([startTemporalDevServer(), startSeededRegistry()]);

@@ -27,7 +27,7 @@ function pkg(name: string, good: number, bad: string[], extra: Partial<PackageFa
 }
 
 function compromise(overrides: Partial<Compromise>): Compromise {
-  return { incident: 'incident-MAL-2026-3141', registry: REGISTRY, trigger: 'malware', severity: 'critical', releases: [], advisories: ['MAL-2026-3141'], onCallExact: false, ...overrides };
+  return { incident: 'incident-MAL-2026-3141', registry: REGISTRY, trigger: 'malware', severity: 'critical', releases: [], advisories: ['MAL-2026-3141'], approvedReleases: [], ...overrides };
 }
 
 const ids = (actions: readonly NpmAction[]) => actions.map((a) => `${a.id} ${a.gate}`);
@@ -90,7 +90,7 @@ describe('planPlaybook: a whole compromise', () => {
     expect(alert.holds.map((h) => h.reason).join('\n')).toMatch(/@acme\/wide: 12 versions, more than the limit of 10/);
     expect(alert.holds.map((h) => h.reason).join('\n')).toMatch(/@acme\/all: all 2 published versions are affected/);
 
-    const onCall = planPlaybook(compromise({ releases: wideReleases, trigger: 'on-call', onCallExact: true }), wide, DEFAULT_POLICY, NOW);
+    const onCall = planPlaybook(compromise({ releases: wideReleases, trigger: 'on-call', approvedReleases: wideReleases.flatMap((r) => r.versions.map((v) => `${r.name}@${v}`)) }), wide, DEFAULT_POLICY, NOW);
     expect(onCall.actions.filter((a) => a.kind === 'deprecate').map((a) => a.gate)).toEqual(['auto', 'auto']);
     expect(onCall.actions.find((a) => a.kind === 'deprecate')!.rule).toMatch(/on-call command names these exact releases/);
     expect(onCall.holds).toEqual([]);
@@ -134,7 +134,7 @@ describe('planPlaybook: a whole compromise', () => {
 
   it('splits password-gated writes into npm\'s windows: 170 writes at 80 a password ask for 3', () => {
     const many = Array.from({ length: 170 }, (_, i) => pkg(`@acme/p${String(i).padStart(3, '0')}`, 1, ['1.1.0'], { publishRequires2fa: false }));
-    const plan = planPlaybook(compromise({ trigger: 'on-call', onCallExact: true, releases: many.map((p) => ({ name: p.name, versions: ['1.1.0'] })) }), many, DEFAULT_POLICY, NOW);
+    const plan = planPlaybook(compromise({ trigger: 'on-call', approvedReleases: many.map((p) => `${p.name}@1.1.0`), releases: many.map((p) => ({ name: p.name, versions: ['1.1.0'] })) }), many, DEFAULT_POLICY, NOW);
     expect(plan.otp).toEqual({ actions: 170, passwords: 3, perWindow: 80, windowMinutes: 5 });
     expect(otpWindows(plan.actions, DEFAULT_POLICY).map((w) => w.length)).toEqual([80, 80, 10]);
   });
@@ -210,7 +210,9 @@ describe('actions: verify, expectations and undo', () => {
     const token: NpmAction = { id: 't', kind: 'revoke-token', registry: REGISTRY, gate: 'approval', otp: false, rule: 'r', why: 'w', tokenKey: 'k' };
     expect(undoFor(token, undefined)).toHaveProperty('irreversible');
     const twoFactor: NpmAction = { id: 'f', kind: 'require-2fa', registry: REGISTRY, gate: 'approval', otp: true, rule: 'r', why: 'w', package: '@acme/core' };
-    expect(undoFor(twoFactor, { publishRequires2fa: true })).toHaveProperty('nothing');
-    expect(undoFor(twoFactor, { publishRequires2fa: false })).toMatchObject({ undo: { kind: 'allow-publish-without-2fa', gate: 'approval', otp: true } });
+    expect(undoFor(twoFactor, { publishRequires2fa: true, automationTokenOverrides2fa: false })).toHaveProperty('nothing');
+    expect(undoFor(twoFactor, { publishRequires2fa: false, automationTokenOverrides2fa: true })).toMatchObject({
+      undo: { kind: 'restore-publish-access', gate: 'approval', otp: true, settings: { publishRequires2fa: false, automationTokenOverrides2fa: true } },
+    });
   });
 });

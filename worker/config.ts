@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs';
 import type { RegistryCredentials } from '../activities/registry';
 import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY, sameRegistry } from '../core/registry-url';
-import { releaseIndexFile } from '../store/paths';
+import { NPM_DOWNLOADS_API } from '../clients/npm/downloads';
+import { releaseIndexFile, secretKeyFile } from '../store/paths';
+import { secretCodecKey } from './secret-codec';
 import { TASK_QUEUE } from '../workflows/definitions';
 
 export interface WorkerConfig {
@@ -18,6 +20,16 @@ export interface WorkerConfig {
    * @sigstore/tuf ships.
    */
   sigstore: { trustedRoot?: unknown; npmKeys?: unknown };
+  playbook: {
+    /** QUARANTINE_DOWNLOADS_API: last week's downloads, for npm's unpublish rules (api.npmjs.org for the public registry). */
+    downloadsApi?: string;
+    /** QUARANTINE_DEPENDENTS_API: npmjs has no API for dependents; only a stand-in gives them. Unset: unknown, so no unpublish is planned. */
+    dependentsApi?: string;
+    /** QUARANTINE_REGISTRY_CONCURRENCY: requests in flight per registry across all incidents (default 8). */
+    concurrencyPerRegistry: number;
+  };
+  /** Seals one-time passwords in Temporal payloads (QUARANTINE_SECRET_KEY, else a key file in the data directory). */
+  secretKey: Buffer;
 }
 
 function jsonFile(variable: string, path: string | undefined): unknown {
@@ -65,7 +77,27 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     // whatever registry an incident names.
     credentials: { tokenFor: (target) => (token && sameRegistry(target, registry) ? token : undefined) },
     sigstore: sigstoreTrustFromEnv(env),
+    playbook: playbookSettingsFromEnv(env, registry),
+    secretKey: secretCodecKey(env, secretKeyFile(env)),
   };
+}
+
+function playbookSettingsFromEnv(env: NodeJS.ProcessEnv, registry: string): WorkerConfig['playbook'] {
+  const concurrency = env.QUARANTINE_REGISTRY_CONCURRENCY ? Number(env.QUARANTINE_REGISTRY_CONCURRENCY) : 8;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new Error(`QUARANTINE_REGISTRY_CONCURRENCY=${env.QUARANTINE_REGISTRY_CONCURRENCY}: a whole number from 1 to 64`);
+  }
+  const url = (name: string, value: string | undefined) => {
+    if (!value) return undefined;
+    try {
+      return normalizeRegistryUrl(value);
+    } catch {
+      throw new Error(`${name}=${value}: not an http(s) URL`);
+    }
+  };
+  const downloadsApi = url('QUARANTINE_DOWNLOADS_API', env.QUARANTINE_DOWNLOADS_API) ?? (sameRegistry(registry, PUBLIC_NPM_REGISTRY) ? NPM_DOWNLOADS_API : undefined);
+  const dependentsApi = url('QUARANTINE_DEPENDENTS_API', env.QUARANTINE_DEPENDENTS_API);
+  return { concurrencyPerRegistry: concurrency, ...(downloadsApi ? { downloadsApi } : {}), ...(dependentsApi ? { dependentsApi } : {}) };
 }
 
 /** The provenance trust material the worker and `quarantine provenance sync` verify with. */

@@ -5,6 +5,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client } from '@temporalio/client';
 import { createIncidentActivities } from '../activities/incidents';
+import { createPlaybookActivities } from '../activities/npm-playbook';
 import { createProvenanceActivities } from '../activities/provenance';
 import { createOfflineVerifier } from '../activities/provenance-verify';
 import { createRegistryActivities } from '../activities/registry';
@@ -16,6 +17,7 @@ import { createCommand, ensureSearchAttributes } from './search-attributes';
 import { describeTemporalFailure, TemporalRefusal, type TemporalTarget } from './temporal-refusal';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { WORKFLOW_BUNDLE_PATH } from './bundle';
+import { SealedSecretCodec } from './secret-codec';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -47,8 +49,10 @@ export function createWorker({ connection, namespace, config, overrides }: Creat
     namespace,
     taskQueue: config.taskQueue,
     ...workflowSource(),
+    dataConverter: { payloadCodecs: [new SealedSecretCodec(config.secretKey)] },
     activities: {
       ...createRegistryActivities(config.credentials),
+      ...createPlaybookActivities({ credentials: config.credentials, ...config.playbook }),
       ...createReleaseIndexActivities({ index, provenance }),
       ...createIncidentActivities(client, config.taskQueue),
     },

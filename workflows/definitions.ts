@@ -1,6 +1,8 @@
 // Names shared by the workflow and its clients (CLI, server, tests).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { IncidentView, Report } from '../core/incident';
+import type { SealedSecret } from '../core/playbook/ports';
+import type { PlaybookView } from '../core/playbook/view';
 
 export const TASK_QUEUE = 'quarantine';
 export const timelineQuery = defineQuery<IncidentView>('timeline');
@@ -13,3 +15,55 @@ export const reportSignal = defineSignal<[Report[]]>('reports');
 export const reportAndAwaitOutcome = defineUpdate<IncidentView, [Report]>('reportAndAwaitOutcome');
 /** Closes an incident: no more reports join it. */
 export const closeSignal = defineSignal<[string]>('close');
+
+/** A playbook incident: its actions, gates and audit trail. */
+export const playbookQuery = defineQuery<PlaybookView>('playbook');
+
+/** A report of (part of) a compromise: which of our releases it names, and why. */
+export interface CompromiseReport {
+  report: Report;
+  /** Exact versions per package; a later report may add to the incident's. */
+  releases: { name: string; versions: string[] }[];
+  advisories?: string[];
+  /** Keys of npm tokens the report says leaked. */
+  tokens?: string[];
+}
+
+/** Reports from the intake, in batches: they join the incident; one that authorises writes contains what they add. */
+export const compromiseReportsSignal = defineSignal<[CompromiseReport[]]>('compromiseReports');
+/**
+ * A report from a caller who waits (the on-call CLI): joins like the signal, and completes once a pass
+ * that started after it has read the registry back, never with an answer from memory.
+ */
+export const reportCompromiseUpdate = defineUpdate<PlaybookView, [CompromiseReport]>('reportCompromise');
+
+export interface ApprovalRequest {
+  /** The actions decided on; empty for every action that waits. */
+  actionIds: string[];
+  /** Who decides: checked against the policy's approvers. */
+  by: string;
+  note?: string;
+  /** For a token revocation: the approver says the hosts that held the token were swept first. */
+  hostsSwept?: boolean;
+}
+
+/**
+ * Approves waiting actions and completes once they ran and were read back. A one-time password, when
+ * the actions need one, is the second argument, sealed: the payload codec encrypts it.
+ */
+export const approveUpdate = defineUpdate<PlaybookView, [ApprovalRequest, SealedSecret?]>('approve');
+export const rejectUpdate = defineUpdate<PlaybookView, [ApprovalRequest]>('reject');
+/**
+ * Sent by a client whose approval the validator refused, so that the refusal is on the audit trail
+ * (a validator cannot write history). The workflow checks the request again and records its own reason,
+ * so a sender cannot put words of its choosing there.
+ */
+export const approvalRefusedSignal = defineSignal<[ApprovalRequest & { decision: 'approve' | 'reject' | 'rollback'; hadPassword: boolean }]>('approvalRefused');
+
+export interface RollbackRequest {
+  by: string;
+  reason: string;
+}
+
+/** Undoes what can be undone, from the before-images; lists what cannot. */
+export const rollbackUpdate = defineUpdate<PlaybookView, [RollbackRequest, SealedSecret?]>('rollback');

@@ -35,3 +35,14 @@ export async function requirePublish2fa(name: string, opts: NpmClientOptions): P
   );
   return { changed: true, before };
 }
+
+/** Puts a package's publishing 2FA settings back as they were (the undo of requirePublish2fa); written only if they differ. */
+export async function setPublishAccess(name: string, settings: PublishAccessSettings, opts: NpmClientOptions): Promise<{ changed: boolean; before: PublishAccessSettings }> {
+  const before = await readAccessSettings(name, opts);
+  if (before.publishRequires2fa === settings.publishRequires2fa && before.automationTokenOverrides2fa === settings.automationTokenOverrides2fa) return { changed: false, before };
+  const path = `/-/package/${escapedName(name)}/access`;
+  await registryCall(opts, `restore the 2FA settings of ${name}`, (options) =>
+    npmFetch(path, { ...options, method: 'POST', body: { publish_requires_tfa: settings.publishRequires2fa, automation_token_overrides_tfa: settings.automationTokenOverrides2fa }, ignoreBody: true }),
+  );
+  return { changed: true, before };
+}

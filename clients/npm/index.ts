@@ -8,3 +8,5 @@ export * from './tokens';
 export * from './access';
 export * from './downloads';
 export * from './unpublish';
+export * from './deprecate';
+export * from './dist-tags';

@@ -2,7 +2,7 @@
 // one-time password on npmjs, so revoke is a step a person unlocks (OTP_REQUIRED without one).
 import npmFetch from 'npm-registry-fetch';
 import { z } from 'zod';
-import { escapedName, parseAnswer, registryCall, type NpmClientOptions } from './options';
+import { escapedName, malformed, parseAnswer, registryCall, type NpmClientOptions } from './options';
 
 const trustedPublisherSchema = z.looseObject({
   id: z.string(),
@@ -27,4 +27,35 @@ export async function revokeTrustedPublisher(name: string, id: string, opts: Npm
   const path = `/-/package/${escapedName(name)}/trust/${encodeURIComponent(id)}`;
   await registryCall(opts, `revoke trusted publisher ${id} of ${name}`, (options) => npmFetch(path, { ...options, method: 'DELETE', ignoreBody: true }));
   return { changed: true, before };
+}
+
+/** The claims that make two configurations the same publisher, whatever their ids. */
+function sameClaims(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const canonical = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(canonical)
+      : value !== null && typeof value === 'object'
+        ? Object.fromEntries(Object.keys(value as Record<string, unknown>).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+        : value;
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+/**
+ * Adds a trusted publisher (`npm trust github|gitlab|circleci` does the same POST): what a rollback puts
+ * back. One with the same type and claims already there is success with `changed: false`.
+ */
+export async function createTrustedPublisher(
+  name: string,
+  publisher: { type: string; claims: Record<string, unknown>; permissions?: string[] },
+  opts: NpmClientOptions,
+): Promise<{ changed: boolean; after: TrustedPublisher }> {
+  const existing = (await listTrustedPublishers(name, opts)).find((p) => p.type === publisher.type && sameClaims(p.claims, publisher.claims));
+  if (existing) return { changed: false, after: existing };
+  const path = `/-/package/${escapedName(name)}/trust`;
+  const action = `add a trusted publisher to ${name}`;
+  const body = { type: publisher.type, claims: publisher.claims, ...(publisher.permissions ? { permissions: publisher.permissions } : {}) };
+  const created = await registryCall(opts, action, (options) => npmFetch.json(path, { ...options, method: 'POST', body: [body] }));
+  const [after] = parseAnswer(z.array(trustedPublisherSchema), Array.isArray(created) ? created : [created], action);
+  if (!after) throw malformed(action, 'the registry answered no publisher');
+  return { changed: true, after };
 }

@@ -50,7 +50,7 @@ export const NPM_ACTION_KINDS = ['deprecate', 'dist-tag', 'unpublish', 'reject-s
 export type NpmActionKind = (typeof NPM_ACTION_KINDS)[number];
 
 /** Rollback-only: put back the deprecation messages a deprecate replaced ('' takes a deprecation away). */
-export type UndoKind = 'restore-deprecations' | 'restore-trust' | 'allow-publish-without-2fa';
+export type UndoKind = 'restore-deprecations' | 'restore-trust' | 'restore-publish-access';
 
 interface ActionBase {
   /** Stable across plans of the same incident: approvals and the timeline name actions by it. */
@@ -78,7 +78,7 @@ export type NpmAction =
 export type UndoAction =
   | (ActionBase & { kind: 'restore-deprecations'; package: string; messages: Record<string, string>; marker: string })
   | (ActionBase & { kind: 'restore-trust'; package: string; trust: TrustedPublisher })
-  | (ActionBase & { kind: 'allow-publish-without-2fa'; package: string });
+  | (ActionBase & { kind: 'restore-publish-access'; package: string; settings: { publishRequires2fa: boolean; automationTokenOverrides2fa: boolean } });
 
 export type PlaybookAction = NpmAction | UndoAction;
 
@@ -126,8 +126,8 @@ export function describeAction(action: PlaybookAction): string {
       return `restore the deprecation messages of ${action.package}@${Object.keys(action.messages).join(', ')}`;
     case 'restore-trust':
       return `restore the ${action.trust.type} trusted publisher of ${action.package}`;
-    case 'allow-publish-without-2fa':
-      return `let ${action.package} be published without two-factor authentication again`;
+    case 'restore-publish-access':
+      return `put the publishing 2FA settings of ${action.package} back (${action.settings.publishRequires2fa ? '2FA required' : '2FA not required'}${action.settings.automationTokenOverrides2fa ? ', automation tokens exempt' : ''})`;
   }
 }
 
@@ -138,9 +138,12 @@ export interface ActionOutcome {
   after: unknown;
 }
 
-/** Whether the registry already shows what the action is for: the executor's verify step. */
-export function actionHolds(action: PlaybookAction, facts: PackageFacts | undefined, revokedTokens: readonly string[] = []): boolean {
-  if (action.kind === 'revoke-token') return revokedTokens.includes(action.tokenKey);
+/**
+ * Whether the registry already shows what the action is for: the executor's verify step. `tokenKeys`
+ * are the keys of the account's tokens as just listed (undefined: not read, so a revocation is unproven).
+ */
+export function actionHolds(action: PlaybookAction, facts: PackageFacts | undefined, tokenKeys?: readonly string[]): boolean {
+  if (action.kind === 'revoke-token') return tokenKeys !== undefined && !tokenKeys.includes(action.tokenKey);
   if (!facts) return false;
   const { state } = facts;
   switch (action.kind) {
@@ -160,8 +163,8 @@ export function actionHolds(action: PlaybookAction, facts: PackageFacts | undefi
       return Object.entries(action.messages).every(([v, message]) => !state.versions.includes(v) || (state.deprecated[v] ?? '') === message);
     case 'restore-trust':
       return facts.trust !== undefined && facts.trust.some((t) => sameTrust(t, action.trust));
-    case 'allow-publish-without-2fa':
-      return facts.publishRequires2fa === false;
+    case 'restore-publish-access':
+      return facts.publishRequires2fa === action.settings.publishRequires2fa;
   }
 }
 
@@ -205,9 +208,11 @@ export function undoFor(action: NpmAction, before: unknown): { undo: PlaybookAct
     case 'revoke-trust':
       return { undo: { ...base, otp: true, gate: 'approval', id: `undo:${action.id}`, kind: 'restore-trust', package: action.package, trust: action.trust } };
     case 'require-2fa': {
-      const previous = before as { publishRequires2fa?: boolean } | undefined;
-      if (previous?.publishRequires2fa === true) return { nothing: `${action.package} already required two-factor authentication before the incident` };
-      return { undo: { ...base, otp: true, gate: 'approval', id: `undo:${action.id}`, kind: 'allow-publish-without-2fa', package: action.package } };
+      const previous = before as { publishRequires2fa?: boolean; automationTokenOverrides2fa?: boolean } | undefined;
+      if (previous?.publishRequires2fa === undefined) return { nothing: `the settings of ${action.package} before the incident were not recorded` };
+      const settings = { publishRequires2fa: previous.publishRequires2fa, automationTokenOverrides2fa: previous.automationTokenOverrides2fa ?? false };
+      if (settings.publishRequires2fa && !settings.automationTokenOverrides2fa) return { nothing: `${action.package} already required two-factor authentication before the incident` };
+      return { undo: { ...base, otp: true, gate: 'approval', id: `undo:${action.id}`, kind: 'restore-publish-access', package: action.package, settings } };
     }
     default:
       return { irreversible: `${describeAction(action)} has no undo` };

@@ -20,10 +20,10 @@ export interface Compromise {
   /** An on-call person's own words, for the deprecation message. */
   reason?: string;
   /**
-   * An on-call person's command named exactly these releases: it is their approval for deprecating
-   * them and moving their tags, however many; not for unpublish or revocations.
+   * Releases (`name@version`) an on-call person's command named exactly: their approval for deprecating
+   * those and moving their tags, however many; not for unpublish or revocations.
    */
-  onCallExact: boolean;
+  approvedReleases: string[];
   /** Keys of npm tokens the report says leaked (never the tokens themselves). */
   tokens?: string[];
   /** Why the report itself is too broad to act on alone (a range that covers every release). */
@@ -64,8 +64,9 @@ export function planPlaybook(compromise: Compromise, facts: readonly PackageFact
     notes.push(`a ${compromise.severity}-severity ${trigger} report is below the policy's minimum (${policy.triggers[trigger].minSeverity}): recorded, nothing planned`);
     return plan();
   }
-  const alertAlone = !compromise.onCallExact;
-  if (alertAlone) {
+  const approved = new Set(compromise.approvedReleases);
+  const approvedAll = compromise.releases.every((r) => r.versions.every((v) => approved.has(`${r.name}@${v}`)));
+  if (!approvedAll) {
     for (const reason of compromise.overBroad ?? []) holds.push({ reason });
     if (compromise.releases.length > policy.limits.packagesPerIncident) {
       holds.push({ reason: `${compromise.releases.length} packages, more than the policy's limit of ${policy.limits.packagesPerIncident} for an alert alone (limits.packagesPerIncident)` });
@@ -79,10 +80,10 @@ export function planPlaybook(compromise: Compromise, facts: readonly PackageFact
    * Adds an action under the policy's rule. A held package's automatic actions wait for a person too,
    * except what an on-call command approved by naming the exact releases (deprecate, move tags).
    */
-  const add = (kind: NpmActionKind, packageHeld: boolean, action: ActionDraft): void => {
+  const add = (kind: NpmActionKind, packageHeld: boolean, action: ActionDraft, packageApproved = false): void => {
     const { rule, name } = ruleFor(policy, trigger, kind);
     if (rule === 'off') return;
-    const approvedByCommand = compromise.onCallExact && (kind === 'deprecate' || kind === 'dist-tag');
+    const approvedByCommand = packageApproved && (kind === 'deprecate' || kind === 'dist-tag');
     const waitsForHold = rule === 'auto' && packageHeld && !approvedByCommand;
     const gate = rule === 'auto' && !waitsForHold ? 'auto' : 'approval';
     const ruleName = waitsForHold ? `${name}, held (see the holds)` : approvedByCommand && rule === 'auto' ? `${name} (the on-call command names these exact releases)` : name;
@@ -100,12 +101,13 @@ export function planPlaybook(compromise: Compromise, facts: readonly PackageFact
     for (const blocker of containment.blockers) notes.push(`${release.name}: ${blocker}`);
     for (const unresolved of containment.unresolved) notes.push(unresolved);
     if (present.length === 0) continue;
-    const packageReasons = alertAlone ? containment.overBroad.map((reason) => `${release.name}: ${reason}`) : [];
+    const packageApproved = present.every((v) => approved.has(`${release.name}@${v}`));
+    const packageReasons = packageApproved ? [] : containment.overBroad.map((reason) => `${release.name}: ${reason}`);
     for (const reason of packageReasons) holds.push({ package: release.name, reason });
     const held = incidentHeld || packageReasons.length > 0;
 
     if (containment.deprecate.length > 0) {
-      add('deprecate', held, { kind: 'deprecate', id: `deprecate:${release.name}`, package: release.name, versions: containment.deprecate, message, marker, why: `${containment.deprecate.length} affected version${containment.deprecate.length === 1 ? '' : 's'} warn every installer` });
+      add('deprecate', held, { kind: 'deprecate', id: `deprecate:${release.name}`, package: release.name, versions: containment.deprecate, message, marker, why: `${containment.deprecate.length} affected version${containment.deprecate.length === 1 ? '' : 's'} warn every installer` }, packageApproved);
     }
     for (const move of containment.tagMoves) {
       add('dist-tag', held, {
@@ -116,7 +118,7 @@ export function planPlaybook(compromise: Compromise, facts: readonly PackageFact
         from: move.from,
         to: move.to,
         why: move.to === null ? `the ${move.tag} tag points at an affected version` : `${move.tag} must not install an affected version`,
-      });
+      }, packageApproved);
     }
     if (ruleFor(policy, trigger, 'unpublish').rule !== 'off') {
       for (const version of present) {
@@ -179,4 +181,23 @@ export function otpWindows(actions: readonly NpmAction[], policy: Policy): NpmAc
   const windows: NpmAction[][] = [];
   for (let i = 0; i < gated.length; i += policy.otp.actionsPerWindow) windows.push(gated.slice(i, i + policy.otp.actionsPerWindow));
   return windows;
+}
+
+/** Adds `releases` to the compromise's (new packages, new versions); returns whether anything was added. */
+export function mergeReleases(compromise: Compromise, releases: readonly { name: string; versions: string[] }[]): boolean {
+  let grew = false;
+  for (const release of releases) {
+    const known = compromise.releases.find((r) => r.name === release.name);
+    if (!known) {
+      compromise.releases.push({ name: release.name, versions: [...new Set(release.versions)] });
+      grew = true;
+      continue;
+    }
+    for (const version of release.versions) {
+      if (known.versions.includes(version)) continue;
+      known.versions.push(version);
+      grew = true;
+    }
+  }
+  return grew;
 }

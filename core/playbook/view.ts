@@ -1,0 +1,130 @@
+// What a playbook incident shows: its actions with their state, and the audit trail as structured
+// events (who, what, target, before, after, result, evidence). The CLI, the web view and the exports
+// read this one shape. Pure and workflow-safe.
+import type { Report } from '../incident';
+import type { NpmAction, PlaybookAction } from './action';
+import type { Compromise, Hold } from './plan';
+
+/**
+ * - planned: gate auto, not started yet;
+ * - waiting: gate approval, waiting for an approver;
+ * - running, done, failed;
+ * - rejected: an approver said no; skipped: nobody approved in time and the policy gives it up;
+ * - undone: rolled back; conflict: the target moved since the read, left alone.
+ */
+export type ActionStatus = 'planned' | 'waiting' | 'running' | 'done' | 'failed' | 'rejected' | 'skipped' | 'undone' | 'conflict';
+
+export interface ActionState {
+  action: NpmAction;
+  status: ActionStatus;
+  /** The registry's state before the write, as the execution read it (what a rollback restores). */
+  before?: unknown;
+  after?: unknown;
+  /** Whether the execution changed anything (false: it was already so). */
+  changed?: boolean;
+  error?: string;
+  approvedBy?: string;
+  /** Set when the approval wait ran past the policy's timeout and was escalated. */
+  escalatedAt?: string;
+}
+
+export type AuditPhase =
+  | 'report'
+  | 'planned'
+  | 'approval-requested'
+  | 'approved'
+  | 'rejected'
+  /** An approval the workflow refused (no right under the policy, no password, nothing waiting). */
+  | 'refused'
+  | 'escalated'
+  | 'skipped'
+  | 'started'
+  | 'succeeded'
+  | 'unchanged'
+  | 'failed'
+  | 'conflict'
+  | 'verified'
+  | 'verify-failed'
+  /** A re-read found the registry no longer serving what was contained. */
+  | 'drift'
+  | 'rollback-requested'
+  | 'rolled-back'
+  | 'not-undoable'
+  | 'closed';
+
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  /** `quarantine` for the workflow itself, or the person or scanner behind the event. */
+  actor: string;
+  phase: AuditPhase;
+  actionId?: string;
+  /** What was acted on: `npm:@acme/core`, `npm:@acme/core#latest`, `npm-token:<key>`. */
+  target?: string;
+  before?: unknown;
+  after?: unknown;
+  /** Plain text: what happened and why (the policy rule, the registry's words). */
+  detail: string;
+  evidence?: string[];
+}
+
+/**
+ * - running: actions that run at once are under way;
+ * - contained: every action that runs at once is done and read back; some wait for a person;
+ * - verified: every planned action is done (or decided by a person) and read back;
+ * - held: the whole plan waits for a person (limits, over-broad);
+ * - recorded: nothing to write (a vulnerability, below the policy's severity);
+ * - failed: an action failed or a read-back disagrees;
+ * - rolled-back: a person asked to undo it, and what could be undone was.
+ */
+export type PlaybookStatus = 'running' | 'contained' | 'verified' | 'held' | 'recorded' | 'failed' | 'rolled-back';
+
+export interface PlaybookView {
+  incident: string;
+  registry: string;
+  compromise: Compromise;
+  status: PlaybookStatus;
+  actions: ActionState[];
+  holds: Hold[];
+  notes: string[];
+  otp: { actions: number; passwords: number; perWindow: number; windowMinutes: number };
+  reports: Report[];
+  events: AuditEvent[];
+  /** Events dropped from the middle to keep the view bounded (the first and the latest are kept). */
+  eventsDropped: number;
+  startedAt: string;
+  /** When every automatic action was read back in place: the time to contain. */
+  containedAt?: string;
+  verifiedAt?: string;
+  closedAt?: string;
+  closeReason?: string;
+}
+
+/** Events kept in the view: the first ones (how it started) and the latest. */
+export const KEEP_FIRST_EVENTS = 50;
+export const KEEP_LAST_EVENTS = 950;
+
+export function boundEvents(view: PlaybookView): void {
+  const excess = view.events.length - (KEEP_FIRST_EVENTS + KEEP_LAST_EVENTS);
+  if (excess <= 0) return;
+  view.events.splice(KEEP_FIRST_EVENTS, excess);
+  view.eventsDropped += excess;
+}
+
+/** The audit target of an action. */
+export function actionTarget(action: PlaybookAction): string {
+  switch (action.kind) {
+    case 'revoke-token':
+      return `npm-token:${action.tokenKey}`;
+    case 'dist-tag':
+      return `npm:${action.package}#${action.tag}`;
+    case 'unpublish':
+      return `npm:${action.package}@${action.version}`;
+    default:
+      return `npm:${action.package}`;
+  }
+}
+
+export function pendingApprovals(view: PlaybookView): ActionState[] {
+  return view.actions.filter((a) => a.status === 'waiting');
+}

@@ -1,0 +1,554 @@
+// The containment playbook: one incident per compromise, every package and version it touches. It reads
+// each package, plans (core/playbook, pure), and runs the plan with one executor: gate, execute, verify,
+// record. Actions that run at once go first, package by package in parallel (writes to one package in
+// order); actions behind a gate wait for an approver's update; everything lands on the audit trail. A
+// person may roll the incident back: what can be undone is, from the before-images the execution kept.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { actionHolds, actionPackage, describeAction, undoFor, type PackageFacts, type PlaybookAction } from '../core/playbook/action';
+import { mergeReleases, planPlaybook, type Compromise } from '../core/playbook/plan';
+import { mayApprove, type Policy } from '../core/playbook/policy';
+import type { PlaybookActivities, SealedSecret } from '../core/playbook/ports';
+import { actionTarget, boundEvents, type ActionState, type AuditEvent, type PlaybookStatus, type PlaybookView } from '../core/playbook/view';
+import { isOnCallReport, reportAuthorizesWrites } from '../core/write-authority';
+import {
+  approvalRefusedSignal,
+  approveUpdate,
+  closeSignal,
+  compromiseReportsSignal,
+  playbookQuery,
+  rejectUpdate,
+  reportCompromiseUpdate,
+  rollbackUpdate,
+  type ApprovalRequest,
+  type CompromiseReport,
+  type RollbackRequest,
+} from './definitions';
+import { durationText, historyIsLong, INCIDENT_IDLE_TIMEOUT_MS, MIN_IDLE_TIMEOUT_MS, requestedDuration } from './lifetime';
+import { INCIDENT_PACKAGE, INCIDENT_STATUS } from './search-attributes';
+
+export interface PlaybookRequest {
+  /** The compromise as the first report knows it; later reports add releases to it. */
+  compromise: Compromise;
+  /** The policy in force when the incident started: every gate on the audit trail names its rule. */
+  policy: Policy;
+  /** The report that starts the incident (an update-with-start may deliver it again: taken once). */
+  first: CompromiseReport;
+  /** Packages worked on at once (default 8); the worker also bounds requests per registry. */
+  concurrency?: number;
+  /** Closes the incident after this long without a report or a decision (default 7 days). */
+  idleTimeoutMs?: number;
+  /** Set when the incident continues in a fresh run. */
+  resume?: PlaybookView;
+}
+
+/** Failure types the activities raise that trying again cannot fix. */
+export const NON_RETRYABLE_PLAYBOOK_ERRORS = ['RegistryAuthError', 'RegistryOtpRequired', 'PackageNotFound', 'RegistryRejected', 'ActionConflict', 'ActionUnsupported'] as const;
+
+const npm = proxyActivities<PlaybookActivities>({
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_PLAYBOOK_ERRORS],
+  },
+});
+
+const WORKFLOW_ACTOR = 'quarantine';
+/** The lane of account-wide writes (tokens): no package name can take this form. */
+const ACCOUNT_LANE = '(account)';
+const DEFAULT_CONCURRENCY = 8;
+/** A dist-tag moved by someone else between our read and our write: read and plan that package again, at most this often. */
+const MAX_REPLANS = 3;
+
+function now(): string {
+  return new Date(Date.now()).toISOString();
+}
+
+function failureOf(err: unknown): { type?: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
+  return { message: cause instanceof Error ? cause.message : String(cause) };
+}
+
+export async function playbookWorkflow(request: PlaybookRequest): Promise<PlaybookView> {
+  const { policy } = request;
+  const idleMs = requestedDuration(request.idleTimeoutMs, INCIDENT_IDLE_TIMEOUT_MS, MIN_IDLE_TIMEOUT_MS);
+  const concurrency = Math.max(1, Math.min(32, request.concurrency ?? DEFAULT_CONCURRENCY));
+  const view: PlaybookView = request.resume ?? {
+    incident: request.compromise.incident,
+    registry: request.compromise.registry,
+    compromise: { ...request.compromise, releases: [], advisories: [], approvedReleases: [], tokens: [] },
+    status: 'running',
+    actions: [],
+    holds: [],
+    notes: [],
+    otp: { actions: 0, passwords: 0, perWindow: policy.otp.actionsPerWindow, windowMinutes: policy.otp.windowMinutes },
+    reports: [],
+    events: [],
+    eventsDropped: 0,
+    startedAt: now(),
+  };
+  // The live compromise: reports add releases to it, and it travels with the view through continue-as-new.
+  const compromise = view.compromise;
+  let seq = view.events.at(-1)?.seq ?? 0;
+  /** Containment passes asked for and done: a waiting reporter gets an answer from a pass after its report. */
+  let requested = 0;
+  let done = 0;
+  let passCause = '';
+  let lastActivityMs = Date.now();
+  let closeReason: string | undefined;
+  let rollbackRequest: RollbackRequest | undefined;
+  /** One-time passwords, in memory only: never in the view, and ciphertext in history (the codec). */
+  const passwords = new Map<string, { secret: SealedSecret; until: number; uses: number }>();
+  /** Actions approved and not yet run, in the order they were approved. */
+  const approved: { actionId: string; password?: string }[] = [];
+  const waitingSince = new Map<string, number>();
+
+  function record(event: Omit<AuditEvent, 'seq' | 'at'>): void {
+    view.events.push({ seq: ++seq, at: now(), ...event });
+    boundEvents(view);
+  }
+
+  function setStatus(status: PlaybookStatus): void {
+    if (view.status === status) return;
+    view.status = status;
+    upsertSearchAttributes([{ key: INCIDENT_STATUS, value: status }]);
+  }
+
+  function stateOf(id: string): ActionState | undefined {
+    return view.actions.find((a) => a.action.id === id);
+  }
+
+  // Writes to one package run one after another, across the automatic lanes, approvals and rollback.
+  const lanes = new Map<string, Promise<unknown>>();
+  let running = 0;
+  function inLane<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = lanes.get(key) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      await condition(() => running < concurrency);
+      running += 1;
+      try {
+        return await work();
+      } finally {
+        running -= 1;
+      }
+    });
+    lanes.set(key, next.catch(() => undefined));
+    return next;
+  }
+
+  async function readFacts(name: string): Promise<PackageFacts | null> {
+    const wants = policy.triggers[compromise.trigger].actions;
+    const account = wants['reject-staged'] !== 'off' || wants['revoke-trust'] !== 'off' || wants['require-2fa'] !== 'off';
+    return npm.readPackageFacts({ registry: compromise.registry, name, account, unpublish: wants.unpublish !== 'off' });
+  }
+
+  async function execute(state: ActionState, password?: SealedSecret): Promise<void> {
+    const { action } = state;
+    state.status = 'running';
+    record({ actor: state.approvedBy ?? WORKFLOW_ACTOR, phase: 'started', actionId: action.id, target: actionTarget(action), detail: describeAction(action) });
+    try {
+      const outcome = await npm.runNpmAction(action, password);
+      Object.assign(state, { status: 'done', before: outcome.before, after: outcome.after, changed: outcome.changed, error: undefined });
+      record({
+        actor: state.approvedBy ?? WORKFLOW_ACTOR,
+        phase: outcome.changed ? 'succeeded' : 'unchanged',
+        actionId: action.id,
+        target: actionTarget(action),
+        before: outcome.before,
+        after: outcome.after,
+        detail: outcome.changed ? `${describeAction(action)}: done (${action.rule})` : `${describeAction(action)}: already so, nothing written`,
+      });
+    } catch (err) {
+      const failure = failureOf(err);
+      if (failure.type === 'RegistryOtpRequired') {
+        // Not a failure: a person gives the password. The one we held (if any) is wrong or expired.
+        if (password) passwords.forEach((p, key) => p.secret === password && passwords.delete(key));
+        state.status = 'waiting';
+        waitingSince.set(action.id, Date.now());
+        const why = password ? `the registry refused the one-time password ${state.approvedBy ?? 'the approver'} gave (wrong or expired)` : 'npm asks a one-time password';
+        record({ actor: WORKFLOW_ACTOR, phase: 'approval-requested', actionId: action.id, target: actionTarget(action), detail: `${describeAction(action)}: ${why}; approve it with one (quarantine approve ${view.incident} ${action.id} --otp CODE)` });
+        return;
+      }
+      const status = failure.type === 'ActionConflict' ? 'conflict' : 'failed';
+      Object.assign(state, { status, error: failure.message });
+      record({ actor: WORKFLOW_ACTOR, phase: status === 'conflict' ? 'conflict' : 'failed', actionId: action.id, target: actionTarget(action), detail: `${describeAction(action)}: ${failure.message}` });
+    }
+  }
+
+  /** Reads the packages back and checks every action that ran on them. */
+  async function verify(packages: readonly string[]): Promise<void> {
+    const read = await Promise.all(packages.filter((name) => name !== ACCOUNT_LANE).map((name) => inLane(name, () => readFacts(name))));
+    const factsOf = new Map(read.filter((f): f is PackageFacts => f !== null).map((f) => [f.name, f]));
+    const revocations = view.actions.some((a) => a.action.kind === 'revoke-token' && a.status === 'done');
+    const tokenKeys = revocations ? await inLane(ACCOUNT_LANE, () => npm.listTokenKeys(compromise.registry)) : undefined;
+    for (const state of view.actions) {
+      if (state.status !== 'done') continue;
+      const pkg = actionPackage(state.action);
+      if (pkg === undefined ? !packages.includes(ACCOUNT_LANE) : !packages.includes(pkg)) continue;
+      const holds = actionHolds(state.action, pkg === undefined ? undefined : factsOf.get(pkg), tokenKeys);
+      if (!holds) {
+        state.status = 'failed';
+        state.error = 'read back: the registry does not show it';
+      }
+      record({ actor: WORKFLOW_ACTOR, phase: holds ? 'verified' : 'verify-failed', actionId: state.action.id, target: actionTarget(state.action), detail: `${describeAction(state.action)}: ${holds ? 'read back in place' : 'read back: not in place'}` });
+    }
+  }
+
+  function settle(): void {
+    if (view.status === 'rolled-back' || view.status === 'recorded') return;
+    const states = view.actions;
+    const failed = states.some((a) => a.status === 'failed' || a.status === 'conflict');
+    const waiting = states.some((a) => a.status === 'waiting');
+    const autoDone = states.every((a) => a.action.gate !== 'auto' || !['planned', 'running'].includes(a.status));
+    if (failed) return setStatus('failed');
+    if (!autoDone) return setStatus('running');
+    const anyDone = states.some((a) => a.status === 'done');
+    if (waiting && !anyDone && view.holds.length > 0) return setStatus('held');
+    view.containedAt ??= now();
+    if (waiting) return setStatus('contained');
+    view.verifiedAt ??= now();
+    setStatus('verified');
+  }
+
+  /**
+   * Reads every package, plans the compromise and adds what the plan asks beyond what is already done
+   * or waiting, then runs what runs at once. On a contained incident, anything new is drift (someone
+   * undid a deprecation or moved a tag back) and is contained again.
+   */
+  async function containPass(): Promise<void> {
+    const wasContained = view.status === 'verified' || view.status === 'contained';
+    setStatus('running');
+    const names = compromise.releases.map((r) => r.name);
+    const read = await Promise.all(names.map((name) => inLane(name, () => readFacts(name))));
+    const facts = read.filter((f): f is PackageFacts => f !== null);
+    const plan = planPlaybook(compromise, facts, policy, new Date(Date.now()));
+    Object.assign(view, { holds: plan.holds, notes: plan.notes, otp: plan.otp });
+    const added: ActionState[] = [];
+    for (const action of plan.actions) {
+      const same = view.actions.filter((a) => a.action.id === action.id || a.action.id.startsWith(`${action.id}~`));
+      // Already waiting or under way: the new plan asks nothing more of it.
+      if (same.some((a) => ['planned', 'waiting', 'running'].includes(a.status))) continue;
+      // Decided by a person: not asked again for the same thing.
+      if (same.some((a) => (a.status === 'rejected' || a.status === 'skipped') && JSON.stringify(a.action) === JSON.stringify(action))) continue;
+      const id = same.length === 0 ? action.id : `${action.id}~${same.length + 1}`;
+      const state: ActionState = { action: { ...action, id }, status: action.gate === 'auto' ? 'planned' : 'waiting' };
+      view.actions.push(state);
+      added.push(state);
+    }
+    const auto = added.filter((a) => a.status === 'planned');
+    const gated = added.filter((a) => a.status === 'waiting');
+    record({
+      actor: WORKFLOW_ACTOR,
+      phase: 'planned',
+      detail: `${passCause}: ${facts.length} of ${names.length} packages read; ${auto.length} action${auto.length === 1 ? '' : 's'} at once, ${gated.length} waiting for a person; ${plan.otp.passwords} one-time password${plan.otp.passwords === 1 ? '' : 's'} needed${plan.holds.length > 0 ? `; held: ${plan.holds.map((h) => h.reason).join('; ')}` : ''}`,
+      evidence: plan.notes,
+    });
+    if (wasContained && auto.length > 0) {
+      record({ actor: WORKFLOW_ACTOR, phase: 'drift', detail: `the registry no longer serves the containment: ${auto.map((a) => describeAction(a.action)).join('; ')}; contained again` });
+    }
+    for (const state of gated) {
+      waitingSince.set(state.action.id, Date.now());
+      record({ actor: WORKFLOW_ACTOR, phase: 'approval-requested', actionId: state.action.id, target: actionTarget(state.action), detail: `${describeAction(state.action)}: waits for an approver (${state.action.rule})${state.action.otp ? ', with a one-time password' : ''}` });
+    }
+    await runAutomatic(auto);
+  }
+
+  async function runAutomatic(states: ActionState[], replans = 0): Promise<void> {
+    const byPackage = new Map<string, ActionState[]>();
+    for (const state of states) {
+      const key = actionPackage(state.action) ?? ACCOUNT_LANE;
+      byPackage.set(key, [...(byPackage.get(key) ?? []), state]);
+    }
+    // Tags first within a package: a fresh `npm install` stops resolving to a bad release at once.
+    const order = (s: ActionState) => (s.action.kind === 'dist-tag' ? 0 : 1);
+    await Promise.all(
+      [...byPackage].map(([key, list]) => inLane(key, async () => {
+        for (const state of [...list].sort((a, b) => order(a) - order(b))) await execute(state);
+      })),
+    );
+    const conflicted = [...byPackage.keys()].filter((key) => byPackage.get(key)!.some((s) => s.status === 'conflict'));
+    if (conflicted.length > 0 && replans < MAX_REPLANS) {
+      await replan(conflicted, replans + 1);
+      return;
+    }
+    await verify([...byPackage.keys()]);
+  }
+
+  /** Someone moved a tag since our read: read those packages again and plan their tag moves anew. */
+  async function replan(packages: string[], round: number): Promise<void> {
+    record({ actor: WORKFLOW_ACTOR, phase: 'planned', detail: `a dist-tag of ${packages.join(', ')} moved since our read: reading again and planning those tags anew (round ${round})` });
+    const fresh = (await Promise.all(packages.map((name) => inLane(name, () => readFacts(name))))).filter((f): f is PackageFacts => f !== null);
+    const plan = planPlaybook({ ...compromise, releases: compromise.releases.filter((r) => packages.includes(r.name)) }, fresh, policy, new Date(Date.now()));
+    const added: ActionState[] = [];
+    for (const action of plan.actions.filter((a) => a.kind === 'dist-tag' && a.gate === 'auto')) {
+      const id = `${action.id}~${round}`;
+      if (stateOf(id)) continue;
+      const state: ActionState = { action: { ...action, id }, status: 'planned' };
+      view.actions.push(state);
+      added.push(state);
+    }
+    // The conflicts are answered by the new plan (or by nothing left to move): not failures any more.
+    for (const state of view.actions) if (state.status === 'conflict' && packages.includes(actionPackage(state.action) ?? '')) state.status = 'skipped';
+    await runAutomatic(added, round);
+  }
+
+  async function runApproved(): Promise<void> {
+    const batch = approved.splice(0);
+    const touched = new Set<string>();
+    await Promise.all(
+      batch.map(({ actionId, password }) => {
+        const state = stateOf(actionId)!;
+        const key = actionPackage(state.action) ?? ACCOUNT_LANE;
+        touched.add(key);
+        return inLane(key, async () => {
+          const held = password === undefined ? undefined : passwords.get(password);
+          const usable = held && held.until > Date.now() && held.uses < policy.otp.actionsPerWindow ? held : undefined;
+          if (usable) usable.uses += 1;
+          await execute(state, state.action.otp ? usable?.secret : undefined);
+        });
+      }),
+    );
+    await verify([...touched]);
+  }
+
+  async function rollback(requestedBy: RollbackRequest, password?: SealedSecret): Promise<void> {
+    record({ actor: requestedBy.by, phase: 'rollback-requested', detail: `rollback: ${requestedBy.reason}` });
+    const done = view.actions.filter((a) => a.status === 'done').reverse();
+    const touched = new Set<string>();
+    for (const state of done) {
+      const undo = undoFor(state.action, state.before);
+      if ('irreversible' in undo || 'nothing' in undo) {
+        record({ actor: WORKFLOW_ACTOR, phase: 'not-undoable', actionId: state.action.id, target: actionTarget(state.action), detail: 'irreversible' in undo ? undo.irreversible : undo.nothing });
+        continue;
+      }
+      const step: PlaybookAction = undo.undo;
+      if (step.otp && !password) {
+        record({ actor: WORKFLOW_ACTOR, phase: 'not-undoable', actionId: state.action.id, target: actionTarget(state.action), detail: `${describeAction(step)} needs a one-time password: roll back again with --otp` });
+        continue;
+      }
+      const key = actionPackage(step) ?? ACCOUNT_LANE;
+      touched.add(key);
+      await inLane(key, async () => {
+        try {
+          const outcome = await npm.runNpmAction(step, step.otp ? password : undefined);
+          state.status = 'undone';
+          record({ actor: requestedBy.by, phase: 'rolled-back', actionId: state.action.id, target: actionTarget(step), before: outcome.before, after: outcome.after, detail: describeAction(step) });
+        } catch (err) {
+          record({ actor: WORKFLOW_ACTOR, phase: 'failed', actionId: state.action.id, target: actionTarget(step), detail: `${describeAction(step)}: ${failureOf(err).message}` });
+        }
+      });
+    }
+    for (const state of view.actions) if (state.status === 'waiting') state.status = 'skipped';
+    setStatus('rolled-back');
+  }
+
+  setHandler(playbookQuery, () => view);
+  /** Takes reports once each: records them, adds their releases, and asks for a pass when one may write. */
+  function addReports(reports: readonly CompromiseReport[]): void {
+    for (const { report, releases, advisories, tokens } of reports) {
+      if (view.reports.some((r) => r.reportId === report.reportId)) continue;
+      view.reports.push(report);
+      lastActivityMs = Date.now();
+      const grew = mergeReleases(compromise, releases);
+      compromise.advisories = [...new Set([...compromise.advisories, ...(advisories ?? []), ...(report.alert ? [report.alert.sourceId, ...report.alert.aliases] : [])])];
+      compromise.tokens = [...new Set([...(compromise.tokens ?? []), ...(tokens ?? [])])];
+      const authorises = reportAuthorizesWrites(report);
+      const onCall = isOnCallReport(report);
+      if (onCall) {
+        // The on-call command is the approval for exactly the releases it names.
+        compromise.approvedReleases = [...new Set([...compromise.approvedReleases, ...releases.flatMap((r) => r.versions.map((v) => `${r.name}@${v}`))])];
+        compromise.reason ??= report.reason;
+      }
+      const what = report.alert ? `${report.alert.kind}${report.alert.withdrawn ? ', withdrawn' : ''}` : 'on-call';
+      record({
+        actor: report.requestedBy,
+        phase: 'report',
+        detail: `${what}: ${releases.map((r) => `${r.name}@${r.versions.join(',')}`).join(' ')}${grew && view.reports.length > 1 ? ' (adds to the incident)' : ''}; ${authorises ? (onCall ? 'approves writes for the releases it names' : 'authorises writes') : 'authorises no registry write'}: ${report.reason}`,
+      });
+      if (!authorises) continue;
+      // The first writing report of an incident an alert alone could not act on sets what the policy applies.
+      if (view.status === 'recorded' || view.reports.length === 1) compromise.trigger = onCall ? 'on-call' : report.alert!.kind;
+      requested += 1;
+      passCause = view.reports.length === 1 ? 'first report' : `a report from ${report.requestedBy}`;
+    }
+  }
+
+  setHandler(compromiseReportsSignal, addReports);
+  setHandler(reportCompromiseUpdate, async (incoming: CompromiseReport) => {
+    addReports([incoming]);
+    const wanted = requested;
+    await condition(() => (done >= wanted && view.status !== 'running') || closeReason !== undefined);
+    return view;
+  });
+  setHandler(closeSignal, (reason: string) => {
+    closeReason = reason;
+  });
+
+  /** Why this approval (or, with `deciding: 'reject'`, rejection) is refused before it reaches history. */
+  function approvalProblem(ask: ApprovalRequest, deciding: 'approve' | 'reject', hasPassword = false): string | undefined {
+    if (view.status === 'rolled-back' || closeReason !== undefined) return 'the incident is rolled back or closed: nothing waits for approval';
+    const ids = ask.actionIds.length > 0 ? ask.actionIds : view.actions.filter((a) => a.status === 'waiting').map((a) => a.action.id);
+    if (ids.length === 0) return 'no action waits for approval';
+    for (const id of ids) {
+      const state = stateOf(id);
+      if (!state) return `no action ${id} in this incident`;
+      if (state.status !== 'waiting') return `${id} does not wait for approval (it is ${state.status})`;
+      if (!mayApprove(policy, ask.by, state.action.kind)) return `${ask.by} may not approve ${state.action.kind} under the policy`;
+      if (deciding === 'reject') continue;
+      if (state.action.otp && !hasPassword) return `${id} needs a one-time password from the approver (--otp)`;
+      if (state.action.kind === 'revoke-token' && ask.hostsSwept !== true) return `${id}: revoke a token only once the hosts that held it were swept (--hosts-swept)`;
+    }
+    return undefined;
+  }
+
+  setHandler(approvalRefusedSignal, (attempt) => {
+    const problem =
+      attempt.decision === 'rollback'
+        ? !mayApprove(policy, attempt.by, 'rollback') ? `${attempt.by} may not roll back an incident under the policy` : undefined
+        : approvalProblem(attempt, attempt.decision, attempt.hadPassword);
+    // A refusal the workflow cannot reproduce was not one: nothing of the sender's reaches the trail.
+    if (problem === undefined) return;
+    record({ actor: attempt.by, phase: 'refused', ...(attempt.actionIds.length === 1 ? { actionId: attempt.actionIds[0] } : {}), detail: `${attempt.decision} refused: ${problem}` });
+  });
+
+  setHandler(
+    approveUpdate,
+    async (ask: ApprovalRequest, password?: SealedSecret) => {
+      const ids = ask.actionIds.length > 0 ? ask.actionIds : view.actions.filter((a) => a.status === 'waiting').map((a) => a.action.id);
+      const key = password ? `approval-${seq + 1}` : undefined;
+      if (password && key) passwords.set(key, { secret: password, until: Date.now() + policy.otp.windowMinutes * 60_000, uses: 0 });
+      for (const id of ids) {
+        const state = stateOf(id)!;
+        state.status = 'planned';
+        state.approvedBy = ask.by;
+        waitingSince.delete(id);
+        record({ actor: ask.by, phase: 'approved', actionId: id, target: actionTarget(state.action), detail: `${describeAction(state.action)}: approved${ask.note ? `: ${ask.note}` : ''}` });
+        approved.push({ actionId: id, ...(key ? { password: key } : {}) });
+      }
+      lastActivityMs = Date.now();
+      await condition(() => ids.every((id) => !['planned', 'running'].includes(stateOf(id)!.status)));
+      return view;
+    },
+    { validator: (ask: ApprovalRequest, password?: SealedSecret) => {
+      const problem = approvalProblem(ask, 'approve', password !== undefined);
+      if (problem) throw new Error(problem);
+    } },
+  );
+
+  setHandler(
+    rejectUpdate,
+    (ask: ApprovalRequest) => {
+      const ids = ask.actionIds.length > 0 ? ask.actionIds : view.actions.filter((a) => a.status === 'waiting').map((a) => a.action.id);
+      for (const id of ids) {
+        const state = stateOf(id)!;
+        state.status = 'rejected';
+        waitingSince.delete(id);
+        record({ actor: ask.by, phase: 'rejected', actionId: id, target: actionTarget(state.action), detail: `${describeAction(state.action)}: rejected${ask.note ? `: ${ask.note}` : ''}` });
+      }
+      lastActivityMs = Date.now();
+      settle();
+      return view;
+    },
+    { validator: (ask: ApprovalRequest) => {
+      const problem = approvalProblem(ask, 'reject');
+      if (problem) throw new Error(problem);
+    } },
+  );
+
+  let rollbackPassword: SealedSecret | undefined;
+  setHandler(
+    rollbackUpdate,
+    async (ask: RollbackRequest, password?: SealedSecret) => {
+      rollbackRequest = ask;
+      rollbackPassword = password;
+      lastActivityMs = Date.now();
+      await condition(() => view.status === 'rolled-back');
+      return view;
+    },
+    { validator: (ask: RollbackRequest, _password?: SealedSecret) => {
+      if (!mayApprove(policy, ask.by, 'rollback')) throw new Error(`${ask.by} may not roll back an incident under the policy (an approver with "all")`);
+      if (view.status === 'rolled-back') throw new Error('the incident is already rolled back');
+    } },
+  );
+
+  if (!request.resume) {
+    const releases = request.compromise.releases;
+    upsertSearchAttributes([
+      { key: INCIDENT_PACKAGE, value: releases.length <= 1 ? (releases[0]?.name ?? '') : `${releases[0]!.name} (+${releases.length - 1})` },
+      { key: INCIDENT_STATUS, value: 'running' },
+    ]);
+    addReports([request.first]);
+    if (requested === 0) {
+      view.notes.push('no report so far authorises a registry write (only an on-call report or a live malware or compromised-build alert does): recorded');
+      setStatus('recorded');
+    }
+  }
+
+  while (closeReason === undefined) {
+    if (requested > done) {
+      const upTo = requested;
+      await containPass();
+      settle();
+      done = upTo;
+      continue;
+    }
+    if (rollbackRequest) {
+      await rollback(rollbackRequest, rollbackPassword);
+      rollbackRequest = undefined;
+      rollbackPassword = undefined;
+      continue;
+    }
+    if (approved.length > 0) {
+      await runApproved();
+      settle();
+      continue;
+    }
+    if (historyIsLong()) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof playbookWorkflow>({ ...request, resume: view });
+    }
+    const idleLeft = lastActivityMs + idleMs - Date.now();
+    if (idleLeft <= 0) {
+      closeReason = `no report or decision for ${durationText(idleMs)}`;
+      break;
+    }
+    // The approval wait the policy sets: escalate (keep waiting) or give the action up.
+    const timeoutMs = policy.approval.timeoutMinutes * 60_000;
+    const overdue = [...waitingSince].filter(([id, since]) => since + timeoutMs <= Date.now() && !stateOf(id)?.escalatedAt);
+    for (const [id] of overdue) {
+      const state = stateOf(id)!;
+      if (policy.approval.onTimeout === 'skip') {
+        state.status = 'skipped';
+        waitingSince.delete(id);
+        record({ actor: WORKFLOW_ACTOR, phase: 'skipped', actionId: id, target: actionTarget(state.action), detail: `${describeAction(state.action)}: nobody approved within ${durationText(timeoutMs)}; given up as the policy says` });
+      } else {
+        state.escalatedAt = now();
+        record({ actor: WORKFLOW_ACTOR, phase: 'escalated', actionId: id, target: actionTarget(state.action), detail: `${describeAction(state.action)}: nobody approved within ${durationText(timeoutMs)}; escalated, still waiting` });
+      }
+    }
+    if (overdue.length > 0) {
+      settle();
+      continue;
+    }
+    const nextDeadline = Math.min(...[...waitingSince].filter(([id]) => !stateOf(id)?.escalatedAt).map(([, since]) => since + timeoutMs - Date.now()), idleLeft);
+    await condition(() => approved.length > 0 || rollbackRequest !== undefined || closeReason !== undefined || historyIsLong(), Math.max(1, nextDeadline));
+  }
+  view.closedAt = now();
+  view.closeReason = closeReason;
+  record({ actor: WORKFLOW_ACTOR, phase: 'closed', detail: closeReason });
+  await condition(allHandlersFinished);
+  return view;
+}
