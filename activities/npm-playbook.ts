@@ -41,13 +41,17 @@ export interface PlaybookActivityDeps {
 }
 
 /** RegistryError codes -> the failure types the workflow tells apart (NON_RETRYABLE_PLAYBOOK_ERRORS). */
-function toFailure(err: unknown): Error {
+function toFailure(err: unknown, hasToken: boolean): Error {
   if (!(err instanceof RegistryError)) return err as Error;
   switch (err.code) {
     case 'OTP_REQUIRED':
       return ApplicationFailure.create({ message: `${err.message} (${OTP_HINT})`, type: 'RegistryOtpRequired', nonRetryable: true });
     case 'AUTH':
-      return ApplicationFailure.create({ message: `${err.message} (the worker's token lacks the rights, or there is none: NPM_TOKEN)`, type: 'RegistryAuthError', nonRetryable: true });
+      return ApplicationFailure.create({
+        message: `${err.message} (${hasToken ? 'the token lacks the rights' : 'the worker holds no token for this registry (NPM_TOKEN)'})`,
+        type: 'RegistryAuthError',
+        nonRetryable: true,
+      });
     case 'NOT_FOUND':
       return ApplicationFailure.create({ message: err.message, type: 'PackageNotFound', nonRetryable: true });
     case 'REJECTED':
@@ -79,7 +83,7 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
       };
       return await gate.run(registry, () => work(opts), context.cancellationSignal);
     } catch (err) {
-      throw toFailure(err);
+      throw toFailure(err, deps.credentials.tokenFor(registry) !== undefined);
     } finally {
       clearInterval(beat);
     }

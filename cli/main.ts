@@ -11,9 +11,13 @@ import type { Output } from './contain';
 const usage = (taskQueue: string) => `quarantine: contain a compromised npm release in seconds
 
 usage:
-  quarantine <name>@<version> | <incident id> [--reason TEXT] [--registry URL] [--dry-run] [--json]
-      deprecate the release, move dist-tags off it, verify by reading the registry back; your report
-      also approves an incident an alert alone could not contain (held), for the releases it names
+  quarantine <name>@<version>... [--reason TEXT] [--registry URL] [--plan] [--json]
+      one incident for the releases named (one package or many): deprecate them, move dist-tags off
+      them, read the registry back; your command approves exactly these releases, and what else the
+      policy gates (passwords, unpublish, revocations) waits for \`quarantine approve\`. --plan reads
+      and prints the whole plan with its gates and the one-time passwords it needs, and writes nothing
+  quarantine <incident id>
+      report on an incident opened before the playbook (incident-…): approves what it holds
   quarantine timeline <incident | name@version> [--registry URL] [--json]
       print the audit timeline of an incident
   quarantine approve <incident> [action id...] [--otp CODE] [--as NAME] [--note TEXT] [--hosts-swept]
@@ -50,7 +54,9 @@ environment:
 options:
   --wait SECONDS           stop following after this long (the incident goes on; default 600)
 
-exit status: 0 contained (or dry run planned), 1 not contained, 2 bad input, 3 gave up waiting,
+  QUARANTINE_POLICY        the containment policy file (docs/policy.md; default: the safe built-in one)
+
+exit status: 0 contained (or planned), 1 not contained, 2 bad input, 3 gave up waiting,
   ${REFUSED_EXIT_CODE} Temporal unreachable or refused (address, namespace, permission, search attributes)`;
 
 export async function main(argv: string[], output: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -68,6 +74,7 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
         reason: { type: 'string' },
         registry: { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
+        plan: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         wait: { type: 'string' },
         once: { type: 'boolean', default: false },
@@ -160,19 +167,27 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
   }
 
   const takesIncident = command === 'timeline' || command === 'close';
-  if (takesIncident ? rest.length !== 1 : rest.length !== 0) {
-    output.err(`quarantine: ${takesIncident ? `${command} takes one incident id or name@version` : 'one release at a time: quarantine <name>@<version>'}`);
+  if (takesIncident && rest.length !== 1) {
+    output.err(`quarantine: ${command} takes one incident id or name@version`);
     return 2;
   }
-  // Validate the spec before connecting anywhere: bad input must not reach Temporal.
+  // Validate everything before connecting anywhere: bad input must not reach Temporal.
   let incident: string;
-  let request: IncidentRequest | undefined;
+  let candidates: string[] = [];
+  let legacy: IncidentRequest | undefined;
+  let onCall: ReturnType<(typeof import('./report'))['onCallRequestFor']> | undefined;
   try {
     if (takesIncident) {
-      incident = (await import('./timeline')).incidentIdFromArgument(rest[0]!, registry);
+      candidates = (await import('./timeline')).incidentIdsFromArgument(rest[0]!, registry);
+      incident = candidates[0]!;
+    } else if (rest.length === 0 && (await import('./report')).isLegacyIncidentId(command)) {
+      // An incident of the containment type that came before the playbook: reporting its id approves it, as it always did.
+      legacy = (await import('./contain')).incidentRequestFor({ spec: command, reason: values.reason, registry, dryRun: values['dry-run'] });
+      incident = legacy.incident;
     } else {
-      request = (await import('./contain')).incidentRequestFor({ spec: command, reason: values.reason, registry, dryRun: values['dry-run'] });
-      incident = request.incident;
+      const { policyFromEnv } = await import('../app/policy');
+      onCall = (await import('./report')).onCallRequestFor({ specs: [command, ...rest], reason: values.reason, registry, planOnly: values.plan || values['dry-run'], policy: policyFromEnv(env) });
+      incident = onCall.incident;
     }
   } catch (err) {
     output.err(`quarantine: ${(err as Error).message}`);
@@ -187,9 +202,16 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
   }
   const { client, target, close: disconnect } = connected;
   try {
+    // A release names the playbook incident the on-call command opens, or one of the type before it.
+    for (const candidate of candidates.slice(1)) {
+      const found = await client.workflow.getHandle(incident).describe().then(() => true, (err: Error) => (err.name === 'WorkflowNotFoundError' ? false : Promise.reject(err)));
+      if (found) break;
+      incident = candidate;
+    }
     if (command === 'close') return await (await import('./close')).close(client, incident, values.reason, output);
-    if (request === undefined) return await (await import('./timeline')).timeline(client, incident, values.json, output);
-    return await (await import('./contain')).contain(client, request, { json: values.json, taskQueue, waitMs }, output);
+    if (onCall) return await (await import('./report')).reportOnCall(client, onCall, { json: values.json, taskQueue, waitMs }, output);
+    if (legacy) return await (await import('./contain')).contain(client, legacy, { json: values.json, taskQueue, waitMs }, output);
+    return await (await import('./timeline')).timeline(client, incident, values.json, output);
   } catch (err) {
     if (err instanceof Error && err.name === 'WorkflowNotFoundError') {
       output.err(`quarantine: no such incident: ${printable(incident)}`);

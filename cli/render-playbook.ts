@@ -12,6 +12,7 @@ const STATUS_LINE: Record<PlaybookView['status'], string> = {
   recorded: 'recorded, nothing written',
   failed: 'NOT contained: an action failed or did not read back',
   'rolled-back': 'rolled back',
+  planned: 'planned only: nothing was written',
 };
 
 function timeToContain(view: PlaybookView): string {
@@ -46,6 +47,8 @@ export function renderPlaybook(view: PlaybookView): string {
     `  releases  ${terminalSafe(releases)} on ${terminalSafe(view.registry)}`,
     `  status    ${view.status}: ${STATUS_LINE[view.status]}${timeToContain(view)}`,
     ...view.holds.map((h) => `  HELD      ${terminalSafe(h.reason)}`),
+    ...(view.blockers ?? []).map((b) => `  BLOCKED   ${terminalSafe(b)}`),
+    ...(view.unresolved ?? []).map((u) => `  UNSAFE    ${terminalSafe(u)}`),
     ...view.notes.map((n) => `  note      ${terminalSafe(n)}`),
     ...(view.otp.passwords > 0 ? [`  otp       ${view.otp.actions} writes need a one-time password: ${view.otp.passwords} password${view.otp.passwords === 1 ? '' : 's'} (${view.otp.perWindow} writes each, within ${view.otp.windowMinutes} minutes)`] : []),
     '',

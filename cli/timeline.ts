@@ -1,6 +1,6 @@
 // `quarantine timeline <incident | name@version>`: the audit timeline of one incident.
 import type { Client } from '@temporalio/client';
-import { incidentId } from '../core/incident-id';
+import { compromiseId, incidentId } from '../core/incident-id';
 import { parseReleaseSpec, printable } from '../core/spec';
 import { readAnyIncidentView } from './incident-view';
 import type { Output } from './contain';
@@ -19,10 +19,19 @@ const ID_SUFFIX = /-[0-9a-f]{8}(-dry-run)?$/;
 const MAX_INCIDENT_ID_LENGTH = 1000;
 
 /**
- * The incident an argument names: an incident id of any kind as printed by the CLI, the intake and
- * the timeline, or a release (`name@version`) for the containment incident of that release. A
+ * The incidents an argument may name, most likely first: an incident id of any kind as printed by the
+ * CLI, the intake and the timeline; or, for a release (`name@version`), the playbook incident the
+ * on-call command opens for it, then the containment incident of the type before the playbook. A
  * package whose name starts like an id (`dependency-cruiser@16.3.0`) is still a release.
  */
+export function incidentIdsFromArgument(argument: string, registry: string): string[] {
+  const id = incidentIdFromArgument(argument, registry);
+  if (!id.startsWith('incident-') || argument.startsWith('incident-')) return [id];
+  const release = parseReleaseSpec(argument);
+  return [compromiseId(registry, [{ name: release.name, versions: [release.version] }]), id];
+}
+
+/** The one incident id an argument names (a release names its legacy containment id); see incidentIdsFromArgument. */
 export function incidentIdFromArgument(argument: string, registry: string): string {
   let release: ReturnType<typeof parseReleaseSpec> | undefined;
   let notARelease: Error | undefined;

@@ -37,3 +37,22 @@ export function incidentId(registry: string, name: string, versions: readonly st
   const list = sha256(`${name}@${sorted.join(',')}`).slice(0, 16);
   return `incident-${name.slice(0, NAME_IN_ID)}@${sorted.length}-versions-${list}-${digest}${suffix}`;
 }
+
+/**
+ * The id of a playbook incident an on-call command opens for the releases it names (one or many
+ * packages): the same set on the same registry is always the same incident, whatever order the
+ * command listed them in. `compromise-<name>@<versions>-<hash>` for one package, and
+ * `compromise-<first name>-and-<n>-more-<hash>` for several; `-plan` for a plan that writes nothing.
+ */
+export function compromiseId(registry: string, releases: readonly { name: string; versions: readonly string[] }[], planOnly = false): string {
+  const normalised = [...releases]
+    .map((r) => ({ name: r.name, versions: [...new Set(r.versions)].sort(semver.compare) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const digest = sha256(`${registryKey(registry)} ${normalised.map((r) => `${r.name}@${r.versions.join(',')}`).join(' ')}`).slice(0, 12);
+  const suffix = planOnly ? '-plan' : '';
+  const first = normalised[0];
+  if (!first) throw new Error('a compromise names at least one release');
+  if (normalised.length > 1) return `compromise-${first.name.slice(0, NAME_IN_ID)}-and-${normalised.length - 1}-more-${digest}${suffix}`;
+  const listed = `compromise-${first.name}@${first.versions.join(',')}-${digest}${suffix}`;
+  return listed.length <= LISTED_ID_LENGTH ? listed : `compromise-${first.name.slice(0, NAME_IN_ID)}@${first.versions.length}-versions-${digest}${suffix}`;
+}

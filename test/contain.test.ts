@@ -1,7 +1,8 @@
-// `quarantine <name>@<version>` end to end: the CLI as a user runs it, a real Temporal dev server, a real
-// Verdaccio, and the npm CLI as the judge of what the registry serves afterwards.
+// `quarantine <name>@<version>...` end to end: the CLI as a user runs it, a real Temporal dev server, a
+// real Verdaccio, and the npm CLI as the judge of what the registry serves afterwards. The command opens
+// a playbook incident (workflows/playbook.ts) with the default policy.
 import type { LocalRegistry } from '../stack/registry';
-import type { IncidentView } from '../core/incident';
+import type { PlaybookView } from '../core/playbook/view';
 import { startRegistryProxy, type RegistryProxy } from './helpers/registry-proxy';
 import {
   jsonOf,
@@ -15,16 +16,9 @@ import {
   type RunningWorker,
 } from './helpers/stack';
 
-interface ContainJson {
-  incident: string;
-  workflowId: string;
-  runId: string;
-  new: boolean;
-  status: string;
-  contained: boolean;
-  failure?: string;
-  timeline: { step: string; status: string; detail: string; startedAt: string; endedAt?: string }[];
-}
+type ContainJson = PlaybookView & { workflowId: string; runId: string; new: boolean; contained: boolean };
+
+const actionsOf = (view: PlaybookView, status?: string) => view.actions.filter((a) => status === undefined || a.status === status).map((a) => a.action.id);
 
 describe('quarantine <name>@<version> with a publishing token', () => {
   let registry: LocalRegistry;
@@ -54,8 +48,11 @@ describe('quarantine <name>@<version> with a publishing token', () => {
     expect(a.incident).toBe(b.incident);
     expect(a.runId).toBe(b.runId);
     expect([a.new, b.new].sort()).toEqual([false, true]);
-    expect(a.status).toBe('verified');
+    // Deprecation and the tag move are done and read back; requiring 2FA for publishing waits for an approver.
+    expect(a.status).toBe('contained');
     expect(b.contained).toBe(true);
+    expect(actionsOf(a, 'done').sort()).toEqual(['deprecate:@acme/core', 'dist-tag:@acme/core:latest']);
+    expect(actionsOf(a, 'waiting')).toEqual(['require-2fa:@acme/core']);
 
     const npm = npmCli(registry.url);
     expect((await npm(['view', '@acme/core@1.2.3', 'deprecated'])).trim()).toMatch(/^SECURITY: this release is compromised/);
@@ -74,27 +71,28 @@ describe('quarantine <name>@<version> with a publishing token', () => {
     expect(again.code).toBe(0);
     const view = jsonOf<ContainJson>(again);
     expect(view.new).toBe(false);
-    expect(view.status).toBe('verified');
+    expect(view.status).toBe('contained');
+    // The report made it read the registry again, after the report: a fresh answer, not one from memory.
+    expect(view.events.filter((e) => e.phase === 'planned')).toHaveLength(3);
     expect(proxy.writes()).toHaveLength(writesBefore);
   });
 
-  it('prints the timeline of an incident by release or by id, each step with its result and times', async () => {
+  it('prints the audit trail of an incident by release or by id, each action with who, what and the result', async () => {
     const byRelease = await runCli(['timeline', '@acme/core@1.2.3', '--registry', proxy.url], { QUARANTINE_TASK_QUEUE: taskQueue });
     expect(byRelease.stderr).toBe('');
     expect(byRelease.code).toBe(0);
-    for (const step of ['intake', 'read registry', 'plan', 'move dist-tag latest', 'deprecate', 'verify', 'verified']) {
-      expect(byRelease.stdout).toContain(`${step}:`);
-    }
-    expect(byRelease.stdout).toContain('status    verified');
-    expect(byRelease.stdout).toMatch(/latest: 1\.2\.3 -> 1\.2\.2/);
+    for (const phase of ['report', 'planned', 'started', 'succeeded', 'verified', 'approval-requested']) expect(byRelease.stdout).toContain(` ${phase} `);
+    expect(byRelease.stdout).toContain('status    contained');
+    expect(byRelease.stdout).toMatch(/move dist-tag latest of @acme\/core from 1\.2\.3 to 1\.2\.2: done \(on-call\.dist-tag=auto/);
+    expect(byRelease.stdout).toContain('1 waiting: quarantine approve');
 
     const id = byRelease.stdout.split('\n')[0]!.replace('incident ', '');
-    const byId = await runCli(['timeline', id, '--json']);
-    const view = jsonOf<IncidentView>(byId);
-    expect(view.status).toBe('verified');
+    const view = jsonOf<PlaybookView>(await runCli(['timeline', id, '--json']));
+    expect(view.status).toBe('contained');
     expect(view.reports).toHaveLength(3);
-    expect(view.timeline.map((e) => e.status)).not.toContain('failed');
-    for (const entry of view.timeline) expect(Date.parse(entry.endedAt!)).toBeGreaterThanOrEqual(Date.parse(entry.startedAt));
+    expect(view.events.map((e) => e.phase)).not.toContain('failed');
+    const moved = view.events.find((e) => e.phase === 'succeeded' && e.actionId === 'dist-tag:@acme/core:latest');
+    expect(moved).toMatchObject({ target: 'npm:@acme/core#latest', before: { latest: '1.2.3' }, after: { latest: '1.2.2' } });
   });
 
   it('keeps the registry token out of workflow history and the timeline', async () => {
@@ -110,19 +108,39 @@ describe('quarantine <name>@<version> with a publishing token', () => {
     }
   });
 
-  it('writes nothing on a dry run and says what it would do', async () => {
+  it('writes nothing for --plan and prints the whole plan with its gates and the passwords it needs', async () => {
     const writesBefore = proxy.writes().length;
-    const dry = await cli(['@acme/utils@1.2.0', '--dry-run']);
-    expect(dry.code).toBe(0);
-    const view = jsonOf<ContainJson>(dry);
+    const plan = await cli(['@acme/utils@1.2.0', '--plan']);
+    expect(plan.code).toBe(0);
+    const view = jsonOf<ContainJson>(plan);
     expect(view.status).toBe('planned');
-    expect(view.timeline.find((e) => e.step === 'plan')?.detail).toBe('deprecate 1.2.0; move latest 1.2.0 -> 1.0.0');
+    expect(view.incident).toMatch(/-plan$/);
+    expect(view.actions.map((a) => [a.action.id, a.action.gate, a.action.otp])).toEqual([
+      ['deprecate:@acme/utils', 'auto', false],
+      ['dist-tag:@acme/utils:latest', 'auto', false],
+      ['require-2fa:@acme/utils', 'approval', true],
+    ]);
+    expect(view.otp).toMatchObject({ actions: 1, passwords: 1 });
     expect(proxy.writes()).toHaveLength(writesBefore);
+    const text = await runCli(['@acme/utils@1.2.0', '--plan', '--registry', proxy.url], { QUARANTINE_TASK_QUEUE: taskQueue });
+    expect(text.stdout).toMatch(/auto +deprecate:@acme\/utils/);
+    expect(text.stdout).toMatch(/approval\+otp +require-2fa:@acme\/utils/);
+    expect(text.stdout).toContain('1 writes need a one-time password: 1 password');
+  });
+
+  it('contains releases of several packages in one incident, one deprecation write per package', async () => {
+    const writesBefore = proxy.writes().length;
+    const result = await cli(['@acme/utils@1.2.0', '@acme/cli@2.1.0-beta.0', '--reason', 'the same stolen token']);
+    expect(result.code).toBe(0);
+    const view = jsonOf<ContainJson>(result);
+    expect(view.incident).toMatch(/^compromise-@acme\/cli-and-1-more-[0-9a-f]{12}$/);
+    expect(view.compromise.releases.map((r) => r.name).sort()).toEqual(['@acme/cli', '@acme/utils']);
+    const writes = proxy.writes().slice(writesBefore);
+    expect(writes.filter((w) => w.method === 'PUT' && w.path === '/@acme%2futils')).toHaveLength(1);
+    expect(writes.filter((w) => w.method === 'PUT' && w.path === '/@acme%2fcli')).toHaveLength(1);
   });
 
   it('moves latest past a deprecated release to the highest safe one', async () => {
-    const result = await cli(['@acme/utils@1.2.0']);
-    expect(result.code).toBe(0);
     const after = await npmView(npmCli(registry.url), '@acme/utils', ['1.0.0', '1.1.0', '1.2.0']);
     expect(after.distTags).toEqual({ latest: '1.0.0' });
     expect(after.deprecated['1.1.0']).toBe('broken build, use 1.0.0');
@@ -131,8 +149,6 @@ describe('quarantine <name>@<version> with a publishing token', () => {
   });
 
   it('removes a prerelease tag that points at the affected release and leaves latest alone', async () => {
-    const result = await cli(['@acme/cli@2.1.0-beta.0']);
-    expect(result.code).toBe(0);
     const after = await npmView(npmCli(registry.url), '@acme/cli', ['2.1.0-beta.0', '2.0.1']);
     expect(after.distTags).toEqual({ latest: '2.0.1' });
     expect(after.deprecated['2.1.0-beta.0']).toMatch(/^SECURITY/);
@@ -144,40 +160,42 @@ describe('quarantine <name>@<version> with a publishing token', () => {
     expect(result.code).toBe(1);
     const view = jsonOf<ContainJson>(result);
     expect(view.status).toBe('failed');
-    expect(view.failure).toMatch(/dist-tag latest/);
-    expect(view.timeline.find((e) => e.step === 'plan')?.detail).toMatch(/latest stays on @acme\/solo@1.0.0.*publish a clean release/);
+    expect(view.contained).toBe(false);
+    // The on-call command approves deprecating the only version; nothing can make latest safe.
+    expect(view.holds).toEqual([]);
+    expect(view.unresolved.join('\n')).toMatch(/latest stays on @acme\/solo@1.0.0.*publish a clean release/);
     const after = await npmView(npmCli(registry.url), '@acme/solo', ['1.0.0']);
     expect(after.deprecated['1.0.0']).toMatch(/^SECURITY/);
   });
 
   it.each([
     ['@acme/core@9.9.9', /@acme\/core@9\.9\.9 is not on the registry/],
-    ['@acme/ghost@1.0.0', /404/],
-  ])('ends %s failed with the reason on its timeline and changes nothing', async (spec, reason) => {
+    ['@acme/ghost@1.0.0', /@acme\/ghost is not on http/],
+  ])('ends %s failed with the reason and changes nothing', async (spec, reason) => {
     const writesBefore = proxy.writes().length;
     const result = await cli([spec]);
     expect(result.code).toBe(1);
     const view = jsonOf<ContainJson>(result);
     expect(view.status).toBe('failed');
     expect(view.contained).toBe(false);
-    expect(view.failure).toMatch(reason);
-    expect(view.timeline.some((e) => e.status === 'failed' && reason.test(e.detail))).toBe(true);
+    expect(view.blockers.join('\n')).toMatch(reason);
+    expect(view.actions).toEqual([]);
     expect(proxy.writes()).toHaveLength(writesBefore);
   });
 
   it('closes an incident on request; a later report opens a new run that finds the release still contained', async () => {
     const closed = await runCli(['close', '@acme/core@1.2.3', '--registry', proxy.url, '--reason', 'all clear'], { QUARANTINE_TASK_QUEUE: taskQueue });
     expect(closed.code).toBe(0);
-    expect(closed.stdout).toMatch(/^closed incident-@acme\/core@1\.2\.3-/);
+    expect(closed.stdout).toMatch(/^closed compromise-@acme\/core@1\.2\.3-/);
     const shown = await runCli(['timeline', '@acme/core@1.2.3', '--registry', proxy.url]);
-    expect(shown.stdout).toMatch(/ok {4}closed: all clear/);
+    expect(shown.stdout).toMatch(/ closed +quarantine: all clear/);
 
     const writesBefore = proxy.writes().length;
     const reopened = jsonOf<ContainJson>(await cli(['@acme/core@1.2.3', '--reason', 'seen again']));
     expect(reopened.new).toBe(true);
-    expect(reopened.status).toBe('verified');
-    expect(reopened.timeline.find((e) => e.step === 'plan')?.detail).toBe('every affected version already deprecated');
-    expect(reopened.timeline.map((e) => e.step)).not.toContain('deprecate');
+    expect(reopened.status).toBe('contained');
+    // Every affected version already carries the incident's marker and latest is safe: nothing to write.
+    expect(actionsOf(reopened)).toEqual(['require-2fa:@acme/core']);
     expect(proxy.writes()).toHaveLength(writesBefore);
   });
 });
@@ -205,9 +223,11 @@ describe('quarantine with a token that may not write', () => {
     expect(result.code).toBe(1);
     const view = jsonOf<ContainJson>(result);
     expect(view.status).toBe('failed');
-    expect(view.failure).toMatch(status);
-    expect(view.failure).toMatch(hint);
-    expect(view.timeline.find((e) => e.status === 'failed')?.step).toBe('move dist-tag latest');
+    // Tags move first: the refusal is the first write's.
+    const failed = view.actions.find((a) => a.action.id === `dist-tag:${name}:latest`);
+    expect(failed?.status).toBe('failed');
+    expect(failed?.error).toMatch(status);
+    expect(failed?.error).toMatch(hint);
     expect(before.deprecated[version]).toBeUndefined();
     expect(await npmView(npmCli(registry.url), name, [version])).toEqual(before);
   });
@@ -219,8 +239,10 @@ describe('quarantine with a token that may not write', () => {
     expect(result.code).toBe(0);
     const view = jsonOf<ContainJson>(result);
     expect(view.new).toBe(false);
-    expect(view.status).toBe('verified');
-    expect(view.timeline.map((e) => e.step)).toContain('retry');
+    expect(view.status).toBe('contained');
+    // The failed tag move stays on the record; a new one, planned from a fresh read, did it.
+    expect(actionsOf(view, 'failed')).toEqual([]);
+    expect(actionsOf(view, 'done')).toContain('dist-tag:@acme/core:latest~2');
     expect((await npmCli(registry.url)(['dist-tag', 'ls', '@acme/core'])).trim()).toBe('latest: 1.2.2');
   });
 });
@@ -254,11 +276,11 @@ describe('bad input', () => {
     expect(result.stderr).toMatch(reason);
   });
 
-  it('refuses a registry URL carrying credentials, an unknown flag and a second release', async () => {
+  it('refuses a registry URL carrying credentials, an unknown flag, and a bad release among good ones', async () => {
     for (const args of [
       ['@acme/core@1.2.3', '--registry', 'https://me:secret@registry.example/'],
       ['@acme/core@1.2.3', '--force'],
-      ['@acme/core@1.2.3', '@acme/cli@2.0.1'],
+      ['@acme/core@1.2.3', '@acme/cli@latest'],
     ]) {
       const result = await runCli(args, nowhere);
       expect(result.code).toBe(2);

@@ -125,10 +125,10 @@ describe('planPlaybook: a whole compromise', () => {
 
   it('notes a package it could not read and a version the registry does not have, and plans the rest', () => {
     const plan = planPlaybook(compromise({ releases: [...releases, { name: '@tanstack/gone', versions: ['1.0.0'] }] }), facts, DEFAULT_POLICY, NOW);
-    expect(plan.notes).toContain(`@tanstack/gone could not be read from ${REGISTRY}: nothing planned for it`);
+    expect(plan.blockers).toContain(`@tanstack/gone is not on ${REGISTRY}: nothing planned for it`);
     expect(plan.actions.filter((a) => a.kind === 'deprecate')).toHaveLength(2);
     const missing = planPlaybook(compromise({ releases: [{ name: '@tanstack/query', versions: ['1.2.0', '9.9.9'] }] }), facts, DEFAULT_POLICY, NOW);
-    expect(missing.notes.join('\n')).toMatch(/@tanstack\/query@9\.9\.9 is not on the registry/);
+    expect(missing.blockers.join('\n')).toMatch(/@tanstack\/query@9\.9\.9 is not on the registry/);
     expect(missing.actions.find((a) => a.kind === 'deprecate')).toMatchObject({ versions: ['1.2.0'] });
   });
 

@@ -46,6 +46,8 @@ export interface PlaybookRequest {
   concurrency?: number;
   /** Closes the incident after this long without a report or a decision (default 7 days). */
   idleTimeoutMs?: number;
+  /** Read and plan only, write nothing, and end (`quarantine --plan`). */
+  planOnly?: boolean;
   /** Set when the incident continues in a fresh run. */
   resume?: PlaybookView;
 }
@@ -94,6 +96,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     actions: [],
     holds: [],
     notes: [],
+    blockers: [],
+    unresolved: [],
     otp: { actions: 0, passwords: 0, perWindow: policy.otp.actionsPerWindow, windowMinutes: policy.otp.windowMinutes },
     reports: [],
     events: [],
@@ -208,7 +212,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   }
 
   function settle(): void {
-    if (view.status === 'rolled-back' || view.status === 'recorded') return;
+    if (view.status === 'rolled-back' || view.status === 'recorded' || view.status === 'planned') return;
     const states = view.actions;
     const failed = states.some((a) => a.status === 'failed' || a.status === 'conflict');
     const waiting = states.some((a) => a.status === 'waiting');
@@ -217,6 +221,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     if (!autoDone) return setStatus('running');
     const anyDone = states.some((a) => a.status === 'done');
     if (waiting && !anyDone && view.holds.length > 0) return setStatus('held');
+    // Something named cannot be acted on, or stays unsafe: not contained, whatever else was done.
+    if ((view.blockers ?? []).length > 0 || (view.unresolved ?? []).length > 0) return setStatus('failed');
     view.containedAt ??= now();
     if (waiting) return setStatus('contained');
     view.verifiedAt ??= now();
@@ -235,7 +241,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     const read = await Promise.all(names.map((name) => inLane(name, () => readFacts(name))));
     const facts = read.filter((f): f is PackageFacts => f !== null);
     const plan = planPlaybook(compromise, facts, policy, new Date(Date.now()));
-    Object.assign(view, { holds: plan.holds, notes: plan.notes, otp: plan.otp });
+    Object.assign(view, { holds: plan.holds, notes: plan.notes, blockers: plan.blockers, unresolved: plan.unresolved, otp: plan.otp });
     const added: ActionState[] = [];
     for (const action of plan.actions) {
       const same = view.actions.filter((a) => a.action.id === action.id || a.action.id.startsWith(`${action.id}~`));
@@ -244,6 +250,11 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       // Decided by a person: not asked again for the same thing.
       if (same.some((a) => (a.status === 'rejected' || a.status === 'skipped') && JSON.stringify(a.action) === JSON.stringify(action))) continue;
       const id = same.length === 0 ? action.id : `${action.id}~${same.length + 1}`;
+      // An earlier attempt that failed is answered by this one: it stays on the record, no longer open.
+      for (const earlier of same.filter((a) => a.status === 'failed' || a.status === 'conflict')) {
+        earlier.error = `${earlier.error ?? earlier.status}; planned again as ${id}`;
+        earlier.status = 'skipped';
+      }
       const state: ActionState = { action: { ...action, id }, status: action.gate === 'auto' ? 'planned' : 'waiting' };
       view.actions.push(state);
       added.push(state);
@@ -258,6 +269,12 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     });
     if (wasContained && auto.length > 0) {
       record({ actor: WORKFLOW_ACTOR, phase: 'drift', detail: `the registry no longer serves the containment: ${auto.map((a) => describeAction(a.action)).join('; ')}; contained again` });
+    }
+    if (request.planOnly) {
+      // The actions keep the state they would start in (at once, or waiting for a person): that is the plan.
+      setStatus('planned');
+      closeReason = 'a plan only: nothing was written';
+      return;
     }
     for (const state of gated) {
       waitingSince.set(state.action.id, Date.now());
@@ -544,7 +561,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       continue;
     }
     const nextDeadline = Math.min(...[...waitingSince].filter(([id]) => !stateOf(id)?.escalatedAt).map(([, since]) => since + timeoutMs - Date.now()), idleLeft);
-    await condition(() => approved.length > 0 || rollbackRequest !== undefined || closeReason !== undefined || historyIsLong(), Math.max(1, nextDeadline));
+    await condition(() => requested > done || approved.length > 0 || rollbackRequest !== undefined || closeReason !== undefined || historyIsLong(), Math.max(1, nextDeadline));
   }
   view.closedAt = now();
   view.closeReason = closeReason;

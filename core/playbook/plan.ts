@@ -43,6 +43,10 @@ export interface PlaybookPlan {
   holds: Hold[];
   /** What the plan cannot do by itself or chose not to do, in plain words. */
   notes: string[];
+  /** Releases it cannot act on at all (not on the registry, a package that cannot be read): the incident is not contained. */
+  blockers: string[];
+  /** What stays unsafe after the plan and needs a person (`latest` with no safe release to move to). */
+  unresolved: string[];
   /** One-time passwords the plan will ask for: npm takes `perWindow` writes on one before it prompts again. */
   otp: { actions: number; passwords: number; perWindow: number; windowMinutes: number };
 }
@@ -57,8 +61,10 @@ export function planPlaybook(compromise: Compromise, facts: readonly PackageFact
   const actions: NpmAction[] = [];
   const holds: Hold[] = [];
   const notes: string[] = [];
+  const blockers: string[] = [];
+  const unresolved: string[] = [];
   const factsOf = new Map(facts.map((f) => [f.name, f]));
-  const plan = (): PlaybookPlan => ({ incident, trigger, actions, holds, notes, otp: otpNeeds(actions, policy) });
+  const plan = (): PlaybookPlan => ({ incident, trigger, actions, holds, notes, blockers, unresolved, otp: otpNeeds(actions, policy) });
 
   if (!severityQualifies(policy, trigger, compromise.severity)) {
     notes.push(`a ${compromise.severity}-severity ${trigger} report is below the policy's minimum (${policy.triggers[trigger].minSeverity}): recorded, nothing planned`);
@@ -93,13 +99,13 @@ export function planPlaybook(compromise: Compromise, facts: readonly PackageFact
   for (const release of byName(compromise.releases)) {
     const pkg = factsOf.get(release.name);
     if (!pkg) {
-      notes.push(`${release.name} could not be read from ${registry}: nothing planned for it`);
+      blockers.push(`${release.name} is not on ${registry}: nothing planned for it`);
       continue;
     }
     const containment = planContainment(pkg.state, release.versions, message, marker, { maxVersions: policy.limits.versionsPerPackage });
     const present = containment.affected.filter((v) => pkg.state.versions.includes(v));
-    for (const blocker of containment.blockers) notes.push(`${release.name}: ${blocker}`);
-    for (const unresolved of containment.unresolved) notes.push(unresolved);
+    blockers.push(...containment.blockers.filter((b) => b !== 'no affected version was named'));
+    unresolved.push(...containment.unresolved);
     if (present.length === 0) continue;
     const packageApproved = present.every((v) => approved.has(`${release.name}@${v}`));
     const packageReasons = packageApproved ? [] : containment.overBroad.map((reason) => `${release.name}: ${reason}`);

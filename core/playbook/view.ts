@@ -75,9 +75,10 @@ export interface AuditEvent {
  * - held: the whole plan waits for a person (limits, over-broad);
  * - recorded: nothing to write (a vulnerability, below the policy's severity);
  * - failed: an action failed or a read-back disagrees;
- * - rolled-back: a person asked to undo it, and what could be undone was.
+ * - rolled-back: a person asked to undo it, and what could be undone was;
+ * - planned: a plan asked for (`quarantine --plan`): read and planned, nothing written.
  */
-export type PlaybookStatus = 'running' | 'contained' | 'verified' | 'held' | 'recorded' | 'failed' | 'rolled-back';
+export type PlaybookStatus = 'running' | 'contained' | 'verified' | 'held' | 'recorded' | 'failed' | 'rolled-back' | 'planned';
 
 export interface PlaybookView {
   incident: string;
@@ -87,6 +88,10 @@ export interface PlaybookView {
   actions: ActionState[];
   holds: Hold[];
   notes: string[];
+  /** Named releases the incident cannot act on (not on the registry): it is not contained. */
+  blockers: string[];
+  /** What stays unsafe and needs a person (`latest` with no safe release): it is not contained. */
+  unresolved: string[];
   otp: { actions: number; passwords: number; perWindow: number; windowMinutes: number };
   reports: Report[];
   events: AuditEvent[];

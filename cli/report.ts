@@ -1,0 +1,147 @@
+// `quarantine <name>@<version>...`: an on-call person reports compromised releases (one package or
+// many) and follows the playbook incident until its automatic actions are read back. The command is the
+// approval for exactly the releases it names; what else the plan asks (a password, an unpublish, a
+// revocation) waits for `quarantine approve`. `--plan` reads and plans only.
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { WithStartWorkflowOperation, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Report } from '../core/incident';
+import { compromiseId } from '../core/incident-id';
+import { oneCleanLine } from '../core/plan';
+import type { Policy } from '../core/playbook/policy';
+import type { AuditEvent, PlaybookView } from '../core/playbook/view';
+import { InvalidSpecError, parseReleaseSpec, printable } from '../core/spec';
+import { playbookQuery, reportCompromiseUpdate, type CompromiseReport } from '../workflows/definitions';
+import type { PlaybookRequest, playbookWorkflow } from '../workflows/playbook';
+import { DEFAULT_REASON, type FollowOptions, type Output } from './contain';
+import { terminalSafe } from './render';
+import { renderPlaybook } from './render-playbook';
+
+export interface OnCallOptions {
+  specs: string[];
+  reason?: string;
+  registry: string;
+  planOnly: boolean;
+  policy: Policy;
+}
+
+/** At most this many releases in one command: beyond it, an OSV file or the intake is the tool. */
+export const MAX_RELEASES_PER_COMMAND = 500;
+
+/** Validates every spec and builds the incident before anything connects; throws a one-line error. */
+export function onCallRequestFor(options: OnCallOptions): { incident: string; request: PlaybookRequest; first: CompromiseReport } {
+  if (options.specs.length === 0) throw new InvalidSpecError('name at least one release: quarantine <name>@<version>...');
+  if (options.specs.length > MAX_RELEASES_PER_COMMAND) throw new InvalidSpecError(`at most ${MAX_RELEASES_PER_COMMAND} releases in one command; use quarantine --osv for more`);
+  const byName = new Map<string, string[]>();
+  for (const spec of options.specs) {
+    const release = parseReleaseSpec(spec);
+    const versions = byName.get(release.name) ?? [];
+    if (!versions.includes(release.version)) versions.push(release.version);
+    byName.set(release.name, versions);
+  }
+  const releases = [...byName].map(([name, versions]) => ({ name, versions }));
+  const reason = oneCleanLine(options.reason ?? DEFAULT_REASON);
+  if (!reason) throw new InvalidSpecError('--reason is empty');
+  const incident = compromiseId(options.registry, releases, options.planOnly);
+  const report: Report = { reportId: randomUUID(), requestedBy: `cli:${userInfo().username}`, reason, at: new Date().toISOString() };
+  const first: CompromiseReport = { report, releases };
+  const request: PlaybookRequest = {
+    compromise: { incident, registry: options.registry, trigger: 'on-call', severity: 'critical', releases, advisories: [], approvedReleases: [], reason },
+    policy: options.policy,
+    first,
+    ...(options.planOnly ? { planOnly: true } : {}),
+  };
+  return { incident, request, first };
+}
+
+function eventLine(event: AuditEvent): string {
+  return `${event.at.slice(11, 23)}  ${event.phase.padEnd(18)} ${terminalSafe(event.detail)}`;
+}
+
+/** Prints audit events as they land, until `finished` settles: progress only, the outcome is the update's. */
+async function printProgress(handle: WorkflowHandle, finished: Promise<unknown>, output: Output): Promise<number> {
+  let settled = false;
+  const over = finished.then(
+    () => void (settled = true),
+    () => void (settled = true),
+  );
+  let printed = 0;
+  while (!settled) {
+    try {
+      const view = await Promise.race([handle.query(playbookQuery), over]);
+      if (view === undefined) break;
+      for (const event of view.events.filter((e) => e.seq > printed)) output.err(eventLine(event));
+      printed = Math.max(printed, view.events.at(-1)?.seq ?? 0);
+    } catch {
+      // No worker has picked the incident up yet.
+    }
+    await Promise.race([over, new Promise((r) => setTimeout(r, 200))]);
+  }
+  return printed;
+}
+
+/** Whether the automatic containment is in place and read back. */
+export function isContainedView(view: PlaybookView): boolean {
+  return view.status === 'contained' || view.status === 'verified';
+}
+
+export async function reportOnCall(client: Client, built: ReturnType<typeof onCallRequestFor>, options: FollowOptions, output: Output): Promise<number> {
+  let deadlineTimer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<undefined>((resolve) => {
+    deadlineTimer = setTimeout(() => resolve(undefined), options.waitMs);
+  });
+  const noWorkerHint = setTimeout(() => {
+    if (!options.json) output.err(`waiting for a worker on task queue "${options.taskQueue}"; start one with \`quarantine worker\``);
+  }, 10_000);
+  // Update-with-start: one call starts the incident or joins the open one, and answers once a pass that
+  // started after this report has read the registry back.
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof playbookWorkflow>('playbookWorkflow', {
+    workflowId: built.incident,
+    taskQueue: options.taskQueue,
+    args: [built.request],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
+  const outcome = client.workflow.executeUpdateWithStart(reportCompromiseUpdate, { args: [built.first], startWorkflowOperation });
+  outcome.catch(() => undefined);
+  const finished = Promise.race([outcome, deadline]);
+  finished.catch(() => undefined);
+
+  let runId: string | undefined;
+  let printed = 0;
+  let view: PlaybookView | undefined;
+  try {
+    const handle = await Promise.race([startWorkflowOperation.workflowHandle(), deadline]);
+    if (handle !== undefined) {
+      clearTimeout(noWorkerHint);
+      runId = (await handle.describe()).runId;
+      if (!options.json) output.err(`incident ${terminalSafe(built.incident)} (run ${runId})`);
+      const progress = options.json ? Promise.resolve(0) : printProgress(handle, finished, output);
+      view = await finished;
+      printed = await progress;
+    }
+  } finally {
+    clearTimeout(deadlineTimer);
+    clearTimeout(noWorkerHint);
+  }
+  if (view === undefined) {
+    const reason = `no outcome after ${options.waitMs} ms; the incident goes on`;
+    if (options.json) output.out(JSON.stringify({ incident: built.incident, workflowId: built.incident, ...(runId ? { runId } : {}), status: 'unknown', error: reason }));
+    else output.err(`incident ${terminalSafe(built.incident)}: ${reason}; follow it with \`quarantine timeline ${terminalSafe(built.incident)}\``);
+    return 3;
+  }
+  const isNew = view.reports[0]?.reportId === built.first.report.reportId;
+  if (options.json) {
+    output.out(JSON.stringify({ ...view, workflowId: view.incident, runId, new: isNew, contained: isContainedView(view) }));
+  } else {
+    for (const event of view.events.filter((e) => e.seq > printed)) output.err(eventLine(event));
+    if (!isNew) output.err(`joined the existing incident (first reported by ${terminalSafe(view.reports[0]?.requestedBy ?? 'unknown')})`);
+    output.out(renderPlaybook(view));
+  }
+  if (view.status === 'planned') return 0;
+  return isContainedView(view) ? 0 : 1;
+}
+
+/** An argument that is an incident id of the legacy containment type rather than a release. */
+export function isLegacyIncidentId(argument: string): boolean {
+  return /^incident-.+@[^@]+-[0-9a-f]{8}(-dry-run)?$/.test(argument) && !printable(argument).includes('\\u');
+}
