@@ -86,7 +86,8 @@ async function main(): Promise<void> {
             const running = worker.run();
             try {
               const { ms, status } = await runQuarantine(registry.url, temporal.address, taskQueue);
-              if (status !== 'verified') throw new Error(`quarantine ended ${status}`);
+              // contained: every automatic action read back (what waits for a person is not part of the by-hand baseline either).
+              if (status !== 'contained' && status !== 'verified') throw new Error(`quarantine ended ${status}`);
               quarantineMs.push(ms);
             } finally {
               worker.shutdown();

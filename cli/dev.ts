@@ -11,10 +11,13 @@ import { startTemporalDevServer, type TemporalDevServer } from '../stack/tempora
 import { workerConfigFromEnv } from '../worker/config';
 import { createWorker } from '../worker/index';
 import { TASK_QUEUE } from '../workflows/definitions';
-import { contain, incidentRequestFor, type Output } from './contain';
-import { readIncidentView } from './incident-view';
+import { userInfo } from 'node:os';
+import { policyFromEnv } from '../app/policy';
+import type { Policy } from '../core/playbook/policy';
+import { REGISTRY_OTP } from '../stack/registry';
+import type { Output } from './contain';
 import { provenanceCommand } from './provenance';
-import { renderTimeline } from './render';
+import { onCallRequestFor, reportOnCall } from './report';
 
 export const DEMO_RELEASE = '@acme/core@1.2.3';
 const DEMO_PACKAGES = ['@acme/core', '@acme/cli', '@acme/utils', '@acme/solo'];
@@ -67,23 +70,29 @@ export async function runDev(output: Output, { once = false } = {}): Promise<num
     const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
 
     output.err(`\ndemo incident: ${DEMO_RELEASE} was reported compromised\n`);
-    const request = incidentRequestFor({
-      spec: DEMO_RELEASE,
+    // The demo's policy makes you its approver, so that what waits for a person can be tried out.
+    const you = userInfo().username;
+    const base = policyFromEnv(process.env);
+    const policy: Policy = process.env.QUARANTINE_POLICY ? base : { ...base, approvers: [{ name: you, may: ['all'] }] };
+    const built = onCallRequestFor({
+      specs: [DEMO_RELEASE],
       reason: 'demo: a stolen token published a credential stealer',
       registry: normalizeRegistryUrl(registry.url),
-      dryRun: false,
+      planOnly: false,
+      policy,
     });
-    const code = await contain(client, request, { json: false, taskQueue: TASK_QUEUE, waitMs: 120_000 }, output);
-    output.out('');
-    output.out(renderTimeline(await readIncidentView(client.workflow.getHandle(request.incident))));
+    const code = await reportOnCall(client, built, { json: false, taskQueue: TASK_QUEUE, waitMs: 120_000 }, output);
+    const cli = `TEMPORAL_ADDRESS=${temporal.address} QUARANTINE_DATA_DIR=${dataDir} npx quarantine`;
     output.out(`
 where to look:
   Temporal Web UI   ${temporal.uiUrl ?? '(headless)'}/namespaces/default/workflows
   registry          ${registry.url}
   the deprecation   npm view @acme/core@1.2.3 deprecated --registry ${registry.url}
   the dist-tags     npm dist-tag ls @acme/core --registry ${registry.url}
-  try another       TEMPORAL_ADDRESS=${temporal.address} npx quarantine @acme/cli@2.0.1 --registry ${registry.url}
-  its timeline      TEMPORAL_ADDRESS=${temporal.address} npx quarantine timeline @acme/cli@2.0.1 --registry ${registry.url}
+  approve the rest  ${cli} approve ${built.incident} --otp ${REGISTRY_OTP}   (the demo registry's one-time password)
+  or roll it back   ${cli} rollback ${built.incident} --otp ${REGISTRY_OTP}
+  try several       ${cli} @acme/cli@2.0.1 @acme/utils@1.2.0 --registry ${registry.url}
+  their timeline    ${cli} timeline @acme/cli@2.0.1 --registry ${registry.url}
   blast radius      QUARANTINE_DATA_DIR=${dataDir} npx quarantine affected --run ${FIXTURE_BUILDS.poisoned.runId}   (what the poisoned build made)
   suspect publishers QUARANTINE_DATA_DIR=${dataDir} npx quarantine affected --publisher
 `);

@@ -1,6 +1,7 @@
 // Routing of normalised alerts to incidents. Pure: the server keeps the index, this decides.
-//   - our package, exact versions, live malware
-//     or compromised-build alert                -> the containment incident (same id as the CLI's)
+//   - our packages, exact versions, live malware
+//     or compromised-build alert                -> one playbook incident for the compromise (the alert's
+//                                                  id; its aliases join it), every release of ours it names
 //   - our package, ranges only, or a vulnerability
 //     of any severity                           -> a review incident: recorded and shown, never written
 //   - a package we do not publish               -> a dependency incident (which of our releases contain it)
@@ -14,6 +15,8 @@ import type { AffectedRelease, BlastRadius, BuildQuery, ComponentQuery } from '.
 import type { IncidentRequest, Report } from './incident';
 import { incidentId } from './incident-id';
 import { oneCleanLine } from './plan';
+import type { CompromiseReport, PlaybookStart } from './playbook/plan';
+import type { Trigger } from './playbook/policy';
 import { reportAuthorizesWrites } from './write-authority';
 
 export type WatchKind = 'review' | 'dependency' | 'compromised-build' | 'leaked-token' | 'withdrawn';
@@ -36,8 +39,15 @@ export interface WatchRequest {
 }
 
 export type Route =
+  /** Journalled by intakes before the playbook; replayed and delivered as they were. */
   | { workflow: 'incidentWorkflow'; incident: string; key: string; aliasKeys: string[]; request: IncidentRequest; report: Report }
+  | { workflow: 'playbookWorkflow'; incident: string; key: string; aliasKeys: string[]; request: PlaybookStart; report: Report; compromise: CompromiseReport }
   | { workflow: 'watchIncidentWorkflow'; incident: string; key: string; aliasKeys: string[]; request: WatchRequest; report: Report };
+
+/** Whether a route leads to a containment (a playbook incident, or one of the type before it). */
+export function isContainmentRoute(route: Route): route is Extract<Route, { workflow: 'incidentWorkflow' | 'playbookWorkflow' }> {
+  return route.workflow !== 'watchIncidentWorkflow';
+}
 
 export interface RoutingContext {
   /** Patterns of the packages we publish: exact names or "@scope/*". */
@@ -111,26 +121,51 @@ export function routeAlert(alert: NormalizedAlert, context: RoutingContext): Rou
     const subject = describeBuild(build);
     buildRoutes.push({ workflow: 'watchIncidentWorkflow', incident, key, aliasKeys: [alert.sourceId.toUpperCase()].map((id) => `${id}|build`), report, request: { incident, kind, subject, report, registry: context.registry, build } });
   }
-  return [...buildRoutes, ...alert.packages.map((pkg, index): Route => {
-    const report = reportFor(alert, context, index);
+  // Only what may write starts a containment: a vulnerability, however severe, is fixed by a release
+  // of ours, and deprecating on a consumer's `npm audit` would hurt every user.
+  const contained = alert.packages.filter((pkg) => isOwned(pkg.name, context.owned) && pkg.versions.length > 0);
+  const containmentReport = reportFor(alert, context, 0);
+  const containment = contained.length > 0 && reportAuthorizesWrites(containmentReport) ? [compromiseRoute(alert, contained, containmentReport, context)] : [];
+  const watched = containment.length > 0 ? alert.packages.filter((pkg) => !contained.includes(pkg)) : alert.packages;
+  return [...buildRoutes, ...containment, ...watched.map((pkg): Route => {
+    const report = reportFor(alert, context, alert.packages.indexOf(pkg));
     const what = affectedKey(pkg);
     const key = `${pkg.name}@${what}`;
     const aliasKeys = aliasKeysFor(alert, pkg.name);
     const owned = isOwned(pkg.name, context.owned);
-    // Only what may write starts a containment: a vulnerability, however severe, is fixed by a
-    // release of ours, and deprecating on a consumer's `npm audit` would hurt every user.
-    if (owned && pkg.versions.length > 0 && reportAuthorizesWrites(report)) {
-      const versions = [...new Set(pkg.versions)].sort(semver.compare);
-      const incident = incidentId(context.registry, pkg.name, versions);
-      const request: IncidentRequest = { incident, registry: context.registry, name: pkg.name, versions, dryRun: false, report };
-      return { workflow: 'incidentWorkflow', incident, key, aliasKeys, request, report };
-    }
     const kind: WatchKind = alert.withdrawn ? 'withdrawn' : owned ? 'review' : 'dependency';
     const incident = `${kind}-${pkg.name}@${what.length <= 60 ? what : 'ranges'}-${hash8(key)}`;
     const subject = `${pkg.name}@${what}`;
     const affected: ComponentQuery = { name: pkg.name, versions: pkg.versions, ranges: pkg.ranges, osvRanges: pkg.osvRanges };
     return { workflow: 'watchIncidentWorkflow', incident, key, aliasKeys, report, request: { incident, kind, subject, report, registry: context.registry, affected } };
   })];
+}
+
+/** Advisory ids that are safe and meaningful in an incident id as they are. */
+const READABLE_ID = /^(MAL-\d{4}-\d{1,10}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|CVE-\d{4}-\d{4,10})$/;
+
+/**
+ * One playbook incident for the compromise an alert reports: named by the alert's id (its aliases, a
+ * GHSA for a MAL id, join it in the index), holding every release of ours the alert names exactly.
+ */
+function compromiseRoute(alert: NormalizedAlert, packages: readonly AffectedPackage[], report: Report, context: RoutingContext): Route {
+  const name = READABLE_ID.test(alert.sourceId) ? alert.sourceId : `${alert.source}-${hash8(`${alert.source}|${alert.sourceId}`)}`;
+  const incident = `compromise-${name}-${hash8(context.registry)}`;
+  const releases = packages.map((pkg) => ({ name: pkg.name, versions: [...new Set(pkg.versions)].sort(semver.compare) }));
+  const advisories = [alert.sourceId, ...alert.aliases];
+  const compromise: CompromiseReport = { report, releases, advisories };
+  return {
+    workflow: 'playbookWorkflow',
+    incident,
+    key: `compromise|${alert.sourceId.toUpperCase()}`,
+    aliasKeys: advisories.map((id) => `${id.toUpperCase()}|compromise`),
+    report,
+    compromise,
+    request: {
+      compromise: { incident, registry: context.registry, trigger: alert.kind as Trigger, severity: alert.severity, releases, advisories, approvedReleases: [] },
+      first: compromise,
+    },
+  };
 }
 
 function describeBuild(build: BuildQuery): string {

@@ -6,7 +6,7 @@ import { createHistogram } from 'node:perf_hooks';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { AlertRejection, type NormalizedAlert } from '../core/alert';
-import { routeAlert } from '../core/intake';
+import { isContainmentRoute, routeAlert } from '../core/intake';
 import type { ParsedDelivery } from '../core/alerts/parse-result';
 import { deliveryLimitProblem, type Drainer } from './drainer';
 import type { ENDPOINTS, EndpointName } from './endpoints';
@@ -180,7 +180,7 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
       incidents: assignments.map(({ route, isNew }) => ({
         incident: route.incident,
         new: isNew,
-        kind: route.workflow === 'incidentWorkflow' ? 'containment' : route.request.kind,
+        kind: isContainmentRoute(route) ? 'containment' : route.request.kind,
       })),
     };
     request.log.info({ incidents: answer.incidents }, 'accepted');

@@ -7,6 +7,8 @@ import { TASK_QUEUE } from '../workflows/definitions';
 import type { IntakeConfig } from './app';
 import { DEFAULT_SBOM_BODY_LIMIT } from './sboms';
 import { DEFAULT_SIGNALS_PER_SECOND } from './drainer';
+import { policyFromEnv } from '../app/policy';
+import type { Policy } from '../core/playbook/policy';
 
 export interface ServeConfig extends IntakeConfig {
   host: string;
@@ -15,6 +17,8 @@ export interface ServeConfig extends IntakeConfig {
   taskQueue: string;
   /** Signal-with-start calls per second into Temporal during a storm. */
   signalsPerSecond: number;
+  /** The containment policy playbook incidents start under (QUARANTINE_POLICY, else the safe default). */
+  policy?: Policy;
 }
 
 function positive(name: string, value: string | undefined, fallback: number): number {
@@ -106,5 +110,6 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv, port?: number): Serve
     bodyLimit: Number(env.QUARANTINE_BODY_LIMIT || 1024 * 1024),
     sbomBodyLimit: positive('QUARANTINE_SBOM_BODY_LIMIT', env.QUARANTINE_SBOM_BODY_LIMIT, DEFAULT_SBOM_BODY_LIMIT),
     signalsPerSecond: positive('QUARANTINE_DRAIN_SIGNALS_PER_SECOND', env.QUARANTINE_DRAIN_SIGNALS_PER_SECOND, DEFAULT_SIGNALS_PER_SECOND),
+    policy: policyFromEnv(env),
   };
 }

@@ -10,8 +10,11 @@ import { appendFile, open } from 'node:fs/promises';
 import type { Client } from '@temporalio/client';
 import { MAX_INCIDENT_ID_LENGTH } from '../core/incident-id';
 import type { Report } from '../core/incident';
-import type { Route } from '../core/intake';
-import { reportSignal } from '../workflows/definitions';
+import { isContainmentRoute, type Route } from '../core/intake';
+import type { CompromiseReport } from '../core/playbook/plan';
+import { DEFAULT_POLICY, type Policy } from '../core/playbook/policy';
+import { compromiseReportsSignal, reportSignal } from '../workflows/definitions';
+import type { playbookWorkflow } from '../workflows/playbook';
 import type { Journal, JournalEntry } from './journal';
 
 const STORM_BACKLOG = 20;
@@ -126,12 +129,15 @@ export interface DrainerOptions {
    */
   signalsPerSecond?: number;
   log?: (message: string, fields?: Record<string, unknown>) => void;
+  /** The containment policy playbook incidents start under (default: the safe built-in one). */
+  policy?: Policy;
 }
 
 /** One signal-with-start: reports of one incident, and where each came from in the journal. */
 interface Shipment {
   route: Route;
-  reports: Report[];
+  /** Reports, or for a playbook incident the reports with the releases each names. */
+  reports: (Report | CompromiseReport)[];
   from: [seq: number, route: number][];
   /** Of the reports, as JSON. */
   bytes: number;
@@ -221,9 +227,7 @@ export class Drainer {
       }
     }
     // Our own releases first: their incidents write to the registry; the rest only record.
-    const shipments = [...byIncident.values()].flat().sort(
-      (a, b) => Number(b.route.workflow === 'incidentWorkflow') - Number(a.route.workflow === 'incidentWorkflow'),
-    );
+    const shipments = [...byIncident.values()].flat().sort((a, b) => Number(isContainmentRoute(b.route)) - Number(isContainmentRoute(a.route)));
     const bySeq = new Map(batch.map((p) => [p.entry.seq, p]));
     const concurrency = this.options.concurrency ?? 4;
     const gapMs = 1000 / (this.options.signalsPerSecond ?? DEFAULT_SIGNALS_PER_SECOND);
@@ -259,6 +263,18 @@ export class Drainer {
   }
 
   private async send({ route, reports }: Shipment): Promise<void> {
+    if (route.workflow === 'playbookWorkflow') {
+      // The policy in force when it starts goes with the incident: every gate names its rule.
+      await this.options.client.workflow.signalWithStart<typeof playbookWorkflow, [CompromiseReport[]]>('playbookWorkflow', {
+        workflowId: route.incident,
+        taskQueue: this.options.taskQueue,
+        args: [{ ...route.request, policy: this.options.policy ?? DEFAULT_POLICY }],
+        signal: compromiseReportsSignal,
+        signalArgs: [reports as CompromiseReport[]],
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+      });
+      return;
+    }
     await this.options.client.workflow.signalWithStart(route.workflow, {
       workflowId: route.incident,
       taskQueue: this.options.taskQueue,
@@ -271,7 +287,7 @@ export class Drainer {
 
   private async deadLetter(shipment: Shipment, err: Error): Promise<void> {
     const reason = String((err.cause as Error | undefined)?.message ?? err.message);
-    const reportIds = shipment.reports.map((r) => r.reportId);
+    const reportIds = shipment.reports.map((r) => ('reportId' in r ? r.reportId : r.report.reportId));
     this.options.log?.('intake: Temporal refused these reports for good; kept in the dead-letter file, later alerts go on', {
       incident: shipment.route.incident.slice(0, 300),
       reports: reportIds.length,
@@ -301,13 +317,14 @@ export class Drainer {
 
 /** Adds a report to the incident's last shipment, or opens a new one when it would not fit. */
 function add(shipments: Shipment[], route: Route, seq: number, index: number): void {
-  const bytes = Buffer.byteLength(JSON.stringify(route.report));
+  const report = route.workflow === 'playbookWorkflow' ? route.compromise : route.report;
+  const bytes = Buffer.byteLength(JSON.stringify(report));
   const last = shipments.at(-1);
   if (last && last.bytes + bytes <= SIGNAL_REPORTS_BYTES) {
-    last.reports.push(route.report);
+    last.reports.push(report);
     last.from.push([seq, index]);
     last.bytes += bytes;
     return;
   }
-  shipments.push({ route, reports: [route.report], from: [[seq, index]], bytes });
+  shipments.push({ route, reports: [report], from: [[seq, index]], bytes });
 }

@@ -1,14 +1,14 @@
 // Which incident each compromise already has, so that duplicates and aliases (a MAL id and its GHSA)
 // join it before anything reaches Temporal. Rebuilt from the journal at start.
 //
-// A route joins only an incident of its own kind: a containment always goes to its own id (the
-// release's, as the CLI computes it), so that an exact report on our release reaches that release's
-// containment whatever arrived first; a review, dependency, build or token report joins only the
+// A route joins only an incident of its own kind: a containment is the playbook incident of its
+// compromise (the alert's id), which an alias (the GHSA of a MAL id) joins, so that an exact report
+// on our release reaches a containment whatever arrived first; a review, dependency, build or token report joins only the
 // same kind; a withdrawn, dismissed or fixed report joins only a withdrawn incident, so that it can
 // never start or retry a write. A report that may write joins only an incident started by one that
 // may write too: a watch incident assesses what its first report named, and a malware report must
 // not act on the versions a vulnerability named.
-import type { Route } from '../core/intake';
+import { isContainmentRoute, type Route } from '../core/intake';
 import { reportAuthorizesWrites } from '../core/write-authority';
 
 export interface Assignment {
@@ -21,7 +21,7 @@ const REMEMBERED_DELIVERIES = 200_000;
 
 /** The kind of incident a route leads to: routes join only incidents of the same kind. */
 export function routeKind(route: Route): string {
-  return route.workflow === 'incidentWorkflow' ? 'containment' : route.request.kind;
+  return isContainmentRoute(route) ? 'containment' : route.request.kind;
 }
 
 /** The index as plain data (keys carry their kind), for the journal's compaction snapshot. */
@@ -48,13 +48,24 @@ export class IncidentIndex {
       const kind = routeKind(route);
       const existing = this.byKey.get(`${kind} ${route.key}`) ?? route.aliasKeys.map((k) => this.byAlias.get(`${kind} ${k}`)).find(Boolean);
       if (route.workflow === 'incidentWorkflow') {
-        // The containment id is the release's own: a containment found by an alias is another
-        // release's, never this one's. It links its aliases and keeps its id.
+        // The containment id (of the type before the playbook) is the release's own: a containment
+        // found by an alias is another release's, never this one's. It links its aliases and keeps its id.
         const isNew = existing?.incident !== route.incident;
         this.remember(route, route);
         return { route, isNew };
       }
-      if (existing && (!reportAuthorizesWrites(route.report) || reportAuthorizesWrites(existing.request.report))) {
+      if (route.workflow === 'playbookWorkflow') {
+        // The same compromise under another id (an alias) joins its playbook incident, which adds the
+        // releases this report names; a containment of the type before the playbook is left to drain.
+        if (existing?.workflow === 'playbookWorkflow') {
+          const joined: Route = { ...route, incident: existing.incident, request: existing.request };
+          this.remember(joined, existing);
+          return { route: joined, isNew: false };
+        }
+        this.remember(route, route);
+        return { route, isNew: existing?.incident !== route.incident };
+      }
+      if (existing && (!reportAuthorizesWrites(route.report) || reportAuthorizesWrites(existing.report))) {
         const joined = { ...existing, key: route.key, aliasKeys: route.aliasKeys, report: route.report } as Route;
         this.remember(joined, existing);
         return { route: joined, isNew: false };

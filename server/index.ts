@@ -60,7 +60,7 @@ export async function startIntake(config: ServeConfig, options: IntakeOptions = 
     connection = await Connection.connect(connectionOptions);
     client = new Client({ connection, namespace });
   }
-  const drainer = new Drainer({ client, journal, deadLetters, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, log });
+  const drainer = new Drainer({ client, journal, deadLetters, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, policy: config.policy, log });
   const runtime = watchRuntime();
   app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, sboms, logger: options.logger ?? false, runtimeTimings: runtime.read });
   drainer.start();

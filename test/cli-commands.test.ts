@@ -6,9 +6,9 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NormalizedAlert } from '../core/alert';
-import { incidentId } from '../core/incident-id';
+import { compromiseId, incidentId } from '../core/incident-id';
 import { routeAlert, type RoutingContext } from '../core/intake';
-import { INCIDENT_ID_PREFIXES, incidentIdFromArgument } from '../cli/timeline';
+import { INCIDENT_ID_PREFIXES, incidentIdFromArgument, incidentIdsFromArgument } from '../cli/timeline';
 import { ALLOW_HTTP_TOKEN, cleartextTokenWarning, workerConfigFromEnv } from '../worker/config';
 import { watchQuery } from '../workflows/watch-incident';
 import { pollUntil, runCli, startInProcessWorker, testClient, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
@@ -42,19 +42,23 @@ describe('quarantine timeline|close <incident>', () => {
 
   it('covers every kind of id the intake makes', () => {
     const ids = ROUTED.flatMap(([, routed]) => routeAlert(routed, context).map((route) => route.incident));
-    for (const prefix of INCIDENT_ID_PREFIXES) expect({ prefix, used: ids.some((id) => id.startsWith(`${prefix}-`)) }).toEqual({ prefix, used: true });
+    // `incident-` ids are no longer made (containments are playbook incidents now) but still taken.
+    for (const prefix of INCIDENT_ID_PREFIXES.filter((p) => p !== 'incident')) expect({ prefix, used: ids.some((id) => id.startsWith(`${prefix}-`)) }).toEqual({ prefix, used: true });
     for (const id of ids) expect({ id, known: INCIDENT_ID_PREFIXES.some((prefix) => id.startsWith(`${prefix}-`)) }).toEqual({ id, known: true });
   });
 
   it('takes a release for the containment incident of that release, whatever its name starts with', () => {
     expect(incidentIdFromArgument('@acme/core@1.2.3', REGISTRY)).toBe(incidentId(REGISTRY, '@acme/core', ['1.2.3']));
+    // The on-call command's playbook incident first, then the containment of the type before it.
+    expect(incidentIdsFromArgument('@acme/core@1.2.3', REGISTRY)).toEqual([compromiseId(REGISTRY, [{ name: '@acme/core', versions: ['1.2.3'] }]), incidentId(REGISTRY, '@acme/core', ['1.2.3'])]);
+    expect(incidentIdsFromArgument(incidentId(REGISTRY, '@acme/core', ['1.2.3']), REGISTRY)).toEqual([incidentId(REGISTRY, '@acme/core', ['1.2.3'])]);
     // A real package whose name starts like a dependency incident's id is still a release.
     expect(incidentIdFromArgument('dependency-cruiser@16.3.0', REGISTRY)).toBe(incidentId(REGISTRY, 'dependency-cruiser', ['16.3.0']));
     expect(incidentIdFromArgument('token-types@6.0.0', REGISTRY)).toBe(incidentId(REGISTRY, 'token-types', ['6.0.0']));
   });
 
   it('refuses what is neither, saying both forms', () => {
-    expect(() => incidentIdFromArgument('compromised', REGISTRY)).toThrow(/names no version.*or give an incident id \(incident-…, review-…, dependency-…, compromised-build-…, token-…, withdrawn-…\)/);
+    expect(() => incidentIdFromArgument('compromised', REGISTRY)).toThrow(/names no version.*or give an incident id \(incident-…, review-…, dependency-…, compromised-build-…, token-…, withdrawn-…, compromise-…\)/);
     expect(() => incidentIdFromArgument('token-\u001b[2Jabcd1234', REGISTRY)).toThrow(/is not an incident id/);
     expect(() => incidentIdFromArgument(`token-${'a'.repeat(1200)}`, REGISTRY)).toThrow(/is not an incident id/);
   });

@@ -32,8 +32,8 @@ describe('quarantine dev', () => {
       void exited.then((code) => reject(new Error(`quarantine dev exited (${code}) early:\n${stderr}\n${stdout}`)));
     });
 
-    expect(stdout).toContain('contained: @acme/core@1.2.3');
-    expect(stdout).toMatch(/status {4}verified/);
+    expect(stdout).toMatch(/releases {2}@acme\/core@1\.2\.3 on http/);
+    expect(stdout).toMatch(/status {4}contained: contained, read back; some actions wait for a person/);
     const registry = /registry {10}(http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1];
     const ui = /Temporal Web UI {3}(http:\/\/127\.0\.0\.1:\d+)\//.exec(stdout)?.[1];
     expect(registry).toBeDefined();
@@ -51,6 +51,16 @@ describe('quarantine dev', () => {
     expect(blast).not.toBeNull();
     const affected = await runCli([...blast![2]!.split(' '), '--json'], { QUARANTINE_DATA_DIR: blast![1]!.slice('QUARANTINE_DATA_DIR='.length) });
     expect(jsonOf<{ releases: { name: string; version: string }[] }>(affected).releases.map((r) => `${r.name}@${r.version}`)).toEqual(['@acme/core@1.2.3']);
+
+    // What waits for a person (2FA for publishing) is approved with the printed command, as printed.
+    const approve = /approve the rest {2}TEMPORAL_ADDRESS=(\S+) QUARANTINE_DATA_DIR=(\S+) npx quarantine (approve \S+ --otp \d+)/.exec(stdout);
+    expect(approve).not.toBeNull();
+    const approved = await runCli([...approve![3]!.split(' '), '--json'], { TEMPORAL_ADDRESS: approve![1]!, QUARANTINE_DATA_DIR: approve![2]! });
+    expect(approved.code).toBe(0);
+    expect(jsonOf<{ status: string; actions: { action: { id: string }; status: string }[] }>(approved)).toMatchObject({
+      status: 'verified',
+      actions: expect.arrayContaining([expect.objectContaining({ action: expect.objectContaining({ id: 'require-2fa:@acme/core' }), status: 'done' })]),
+    });
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);

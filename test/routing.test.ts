@@ -33,11 +33,35 @@ describe('routeAlert: only what may write goes to a containment', () => {
     expect(summary(route!)).toEqual({ workflow: 'watchIncidentWorkflow', kind: 'review', incident: expect.stringMatching(/^review-@acme\/core@1\.2\.3-/) });
   });
 
-  it('sends live malware and a compromised build naming exact versions of our release to its containment', () => {
+  it('sends live malware and a compromised build naming exact versions of our release to the playbook incident of the compromise', () => {
     for (const kind of ['malware', 'compromised-build']) {
       const routes = routesOf(generic({ id: `x-${kind}`, kind, package: { name: '@acme/core', versions: ['1.2.3'] } }));
-      expect(routes.map(summary)).toEqual([{ workflow: 'incidentWorkflow', kind: 'containment', incident: incidentId(REGISTRY, '@acme/core', ['1.2.3']) }]);
+      expect(routes.map(summary)).toEqual([{ workflow: 'playbookWorkflow', kind: 'containment', incident: expect.stringMatching(/^compromise-generic-[0-9a-f]{8}-[0-9a-f]{8}$/) }]);
+      expect(routes[0]!.workflow === 'playbookWorkflow' && routes[0]!.compromise.releases).toEqual([{ name: '@acme/core', versions: ['1.2.3'] }]);
     }
+  });
+
+  it('puts every release of ours that one alert names into one incident, named by the advisory, and watches the rest', () => {
+    const routes = routesOf(
+      generic({
+        id: 'MAL-2026-3141',
+        kind: 'malware',
+        packages: [
+          { name: '@acme/core', versions: ['1.2.3', '1.2.4'] },
+          { name: '@acme/cli', versions: ['2.0.1'] },
+          { name: 'left-pad', versions: ['1.3.1'] },
+        ],
+      }),
+    );
+    expect(routes.map(summary)).toEqual([
+      { workflow: 'playbookWorkflow', kind: 'containment', incident: expect.stringMatching(/^compromise-MAL-2026-3141-[0-9a-f]{8}$/) },
+      { workflow: 'watchIncidentWorkflow', kind: 'dependency', incident: expect.stringMatching(/^dependency-left-pad@1\.3\.1-/) },
+    ]);
+    const [containment] = routes;
+    expect(containment!.workflow === 'playbookWorkflow' && containment!.compromise.releases).toEqual([
+      { name: '@acme/core', versions: ['1.2.3', '1.2.4'] },
+      { name: '@acme/cli', versions: ['2.0.1'] },
+    ]);
   });
 
   it('sends a withdrawn malware alert on our release to a withdrawn incident', () => {
@@ -69,7 +93,7 @@ describe('IncidentIndex: routes join only incidents of their own kind (review fi
     expect(summary(review!.route)).toMatchObject({ kind: 'review' });
     const [advisory] = index.assign(githubRoutes('security_advisory', malwareAdvisoryOnCore(), 'g2'));
     expect(advisory!.isNew).toBe(true);
-    expect(summary(advisory!.route)).toEqual({ workflow: 'incidentWorkflow', kind: 'containment', incident: incidentId(REGISTRY, '@acme/core', ['1.2.3']) });
+    expect(summary(advisory!.route)).toEqual({ workflow: 'playbookWorkflow', kind: 'containment', incident: expect.stringMatching(new RegExp(`^compromise-${GHSA}-`)) });
     expect(advisory!.route.report.alert).toMatchObject({ sourceId: GHSA, kind: 'malware' });
     // A second copy of the advisory joins that containment.
     const [again] = index.assign(githubRoutes('security_advisory', malwareAdvisoryOnCore(), 'g3'));
@@ -95,14 +119,15 @@ describe('IncidentIndex: routes join only incidents of their own kind (review fi
     const [range] = index.assign(routesOf(generic({ id: 'inhouse-9', kind: 'malware', package: { name: '@acme/core', ranges: ['>=1.2.3 <1.2.4'] } }), 's1'));
     expect(routeKind(range!.route)).toBe('review');
     const [exact] = index.assign(routesOf(generic({ id: 'inhouse-9', kind: 'malware', package: { name: '@acme/core', versions: ['1.2.3'] } }), 's2'));
-    expect(summary(exact!.route)).toEqual({ workflow: 'incidentWorkflow', kind: 'containment', incident: incidentId(REGISTRY, '@acme/core', ['1.2.3']) });
+    expect(summary(exact!.route)).toEqual({ workflow: 'playbookWorkflow', kind: 'containment', incident: expect.stringMatching(/^compromise-generic-/) });
   });
 
-  it('a containment found by an alias of another release keeps its own id', () => {
+  it('a report of the same compromise under an alias joins its incident and brings the releases it names', () => {
     const index = new IncidentIndex();
-    index.assign(routesOf(generic({ id: 'MAL-1', kind: 'malware', package: { name: '@acme/core', versions: ['1.2.2'] } }), 'a'));
-    const [other] = index.assign(routesOf(generic({ id: 'scan-1', kind: 'malware', aliases: ['MAL-1'], package: { name: '@acme/core', versions: ['1.2.3'] } }), 'b'));
-    expect(other).toMatchObject({ isNew: true, route: { workflow: 'incidentWorkflow', incident: incidentId(REGISTRY, '@acme/core', ['1.2.3']) } });
+    const [first] = index.assign(routesOf(generic({ id: 'MAL-2026-1', kind: 'malware', package: { name: '@acme/core', versions: ['1.2.2'] } }), 'a'));
+    const [other] = index.assign(routesOf(generic({ id: 'scan-1', kind: 'malware', aliases: ['MAL-2026-1'], package: { name: '@acme/cli', versions: ['2.0.1'] } }), 'b'));
+    expect(other).toMatchObject({ isNew: false, route: { workflow: 'playbookWorkflow', incident: first!.route.incident } });
+    expect(other!.route.workflow === 'playbookWorkflow' && other!.route.compromise.releases).toEqual([{ name: '@acme/cli', versions: ['2.0.1'] }]);
   });
 
   it('a dependency alert never joins a review incident, and a review never joins a containment, even by alias', () => {

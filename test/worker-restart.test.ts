@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { LocalRegistry } from '../stack/registry';
 import { stopChild } from '../stack/process';
 import { startRegistryProxy, type RegistryProxy } from './helpers/registry-proxy';
+import type { PlaybookView } from '../core/playbook/view';
 import { jsonOf, npmCli, runCli, startCliProcess, testRegistry, uniqueTaskQueue } from './helpers/stack';
 
 const startWorkerProcess = (env: Record<string, string>) => startCliProcess(['worker'], env, 'quarantine worker:');
@@ -23,7 +24,7 @@ describe('a worker killed in the middle of an incident', () => {
     await registry?.stop();
   });
 
-  it('is replaced by another that ends the incident verified, with exactly one deprecation', async () => {
+  it('is replaced by another that ends the incident contained, with exactly one deprecation', async () => {
     const taskQueue = uniqueTaskQueue('restart');
     const env = { QUARANTINE_REGISTRY: proxy.url, NPM_TOKEN: registry.tokens.admin, QUARANTINE_TASK_QUEUE: taskQueue };
     const isDeprecation = (r: { method: string; path: string }) => r.method === 'PUT' && r.path === '/@acme%2fcore';
@@ -43,9 +44,10 @@ describe('a worker killed in the middle of an incident', () => {
     workers.push(await startWorkerProcess(env));
     const result = await report;
     expect(result.code).toBe(0);
-    const view = jsonOf<{ status: string; timeline: { step: string; detail: string }[] }>(result);
-    expect(view.status).toBe('verified');
-    expect(view.timeline.find((e) => e.step === 'deprecate')?.detail).toBe('1.2.3 already deprecated');
+    const view = jsonOf<PlaybookView>(result);
+    expect(view.status).toBe('contained');
+    // The retried activity read first, found the deprecation in place, and wrote nothing.
+    expect(view.events.filter((e) => e.actionId === 'deprecate:@acme/core' && e.phase !== 'verified').map((e) => e.phase)).toEqual(['started', 'unchanged']);
 
     expect(proxy.writes().filter(isDeprecation)).toHaveLength(1);
     expect((await npm(['dist-tag', 'ls', '@acme/core'])).trim()).toBe('latest: 1.2.2');

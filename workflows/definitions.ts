@@ -1,6 +1,7 @@
 // Names shared by the workflow and its clients (CLI, server, tests).
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { IncidentView, Report } from '../core/incident';
+import type { CompromiseReport } from '../core/playbook/plan';
 import type { SealedSecret } from '../core/playbook/ports';
 import type { PlaybookView } from '../core/playbook/view';
 
@@ -18,16 +19,7 @@ export const closeSignal = defineSignal<[string]>('close');
 
 /** A playbook incident: its actions, gates and audit trail. */
 export const playbookQuery = defineQuery<PlaybookView>('playbook');
-
-/** A report of (part of) a compromise: which of our releases it names, and why. */
-export interface CompromiseReport {
-  report: Report;
-  /** Exact versions per package; a later report may add to the incident's. */
-  releases: { name: string; versions: string[] }[];
-  advisories?: string[];
-  /** Keys of npm tokens the report says leaked. */
-  tokens?: string[];
-}
+export type { CompromiseReport };
 
 /** Reports from the intake, in batches: they join the incident; one that authorises writes contains what they add. */
 export const compromiseReportsSignal = defineSignal<[CompromiseReport[]]>('compromiseReports');

@@ -2,6 +2,7 @@
 // what the registry says about each package, in; a list of gated actions, out. Pure: the workflow runs
 // it between reads, `quarantine --plan` prints it, tests call it without a server.
 import type { AlertSeverity } from '../alert';
+import type { Report } from '../incident';
 import { deprecationMessage, incidentMarker, planContainment } from '../plan';
 import type { ActionDraft, NpmAction, NpmActionKind, PackageFacts } from './action';
 import { OTP_ACTIONS, ruleFor, severityQualifies, type Policy, type Trigger } from './policy';
@@ -28,6 +29,22 @@ export interface Compromise {
   tokens?: string[];
   /** Why the report itself is too broad to act on alone (a range that covers every release). */
   overBroad?: string[];
+}
+
+/** A report of (part of) a compromise: which of our releases it names, and why. */
+export interface CompromiseReport {
+  report: Report;
+  /** Exact versions per package; a later report may add to the incident's. */
+  releases: { name: string; versions: string[] }[];
+  advisories?: string[];
+  /** Keys of npm tokens the report says leaked. */
+  tokens?: string[];
+}
+
+/** What starts a playbook incident, as the intake journals it (the policy is added when it is sent). */
+export interface PlaybookStart {
+  compromise: Compromise;
+  first: CompromiseReport;
 }
 
 export interface Hold {
