@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { Compromise } from '../core/playbook/plan';
 import type { Policy } from '../core/playbook/policy';
+import type { PlaybookView } from '../core/playbook/view';
 import { parsePolicy } from '../core/playbook/policy-file';
 import type { Report } from '../core/incident';
 import { githubPublisher, seedTrustedPublishers } from '../stack/npmjs-standin';
@@ -67,11 +68,11 @@ describe('the containment playbook on the real stack', () => {
     await registry?.stop();
   });
 
-  const start = (incident: string, trigger: Compromise['trigger'], releases: Compromise['releases'], report: Report): Promise<WorkflowHandle<typeof playbookWorkflow>> =>
+  const start = (incident: string, trigger: Compromise['trigger'], releases: Compromise['releases'], report: Report, more: { recheckIntervalMs?: number } = {}): Promise<WorkflowHandle<typeof playbookWorkflow>> =>
     client.workflow.start<typeof playbookWorkflow>('playbookWorkflow', {
       workflowId: incident,
       taskQueue,
-      args: [{ compromise: { incident, registry: proxy.url, trigger, severity: 'critical', releases, advisories: [], approvedReleases: [] }, policy: POLICY, first: { report, releases } }],
+      args: [{ compromise: { incident, registry: proxy.url, trigger, severity: 'critical', releases, advisories: [], approvedReleases: [] }, policy: POLICY, first: { report, releases }, ...more }],
     });
   const settled = (handle: WorkflowHandle, statuses: string[]) =>
     pollUntil(() => handle.query(playbookQuery), (v) => statuses.includes(v.status), 60_000);
@@ -161,5 +162,21 @@ describe('the containment playbook on the real stack', () => {
     expect(held.holds.map((h) => h.reason).join('\n')).toMatch(/the only published version is affected/);
     expect(proxy.writes().slice(writesBefore)).toEqual([]);
     expect((await npmView(npmCli(registry.url), '@acme/solo', ['1.0.0'])).deprecated['1.0.0']).toBeUndefined();
+  });
+
+  it('reads the registry back on its own and contains again what a stolen token undid', async () => {
+    const handle = await start('compromise-MAL-drift', 'malware', [{ name: '@acme/utils', versions: ['1.2.0'] }], alertReport('malware', 'MAL-drift'), { recheckIntervalMs: 1_500 });
+    expect((await settled(handle, ['contained', 'verified', 'failed'])).status).toBe('contained');
+    // The attacker, still holding the token, takes the deprecation away and puts latest back.
+    const attacker = npmCli(registry.url, registry.tokens.admin);
+    await attacker(['deprecate', '@acme/utils@1.2.0', '']);
+    await attacker(['dist-tag', 'add', '@acme/utils@1.2.0', 'latest']);
+    // A re-read may fall between the two commands: then each undoing is found by its own re-read.
+    const drift = (v: PlaybookView) => v.events.filter((e) => e.phase === 'drift').map((e) => e.detail).join('\n');
+    const view = await pollUntil(() => handle.query(playbookQuery), (v) => /deprecate @acme\/utils@1\.2\.0/.test(drift(v)) && /move dist-tag latest of @acme\/utils from 1\.2\.0 to 1\.0\.0/.test(drift(v)) && v.status === 'contained', 30_000);
+    expect(drift(view)).toMatch(/the registry no longer serves the containment: .*; contained again/);
+    const after = await npmView(npmCli(registry.url), '@acme/utils', ['1.2.0']);
+    expect(after.deprecated['1.2.0']).toMatch(/^SECURITY/);
+    expect(after.distTags.latest).toBe('1.0.0');
   });
 });

@@ -12,11 +12,12 @@ import type { WatchRequest } from '../core/intake';
 import { incidentMarker } from '../core/plan';
 import { startIntake, type RunningIntake } from '../server/index';
 import type { LocalRegistry } from '../stack/registry';
-import { reportSignal, timelineQuery } from '../workflows/definitions';
+import type { PlaybookView } from '../core/playbook/view';
+import { playbookQuery, reportSignal, timelineQuery } from '../workflows/definitions';
 import { watchQuery, type WatchView } from '../workflows/watch-incident';
 import { incidentsOn, intakeConfig, sendGithub, sendStandard } from './helpers/intake';
 import { ingestFixtureSboms, npmCli, npmView, pollUntil, runCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
-import { dependabotOnCore, malwareAdvisoryOnCore } from './helpers/github-payloads';
+import { dependabotOnCore, GHSA, malwareAdvisoryOnCore } from './helpers/github-payloads';
 
 const CORE = ['1.2.0', '1.2.1', '1.2.2', '1.2.3'];
 
@@ -171,11 +172,12 @@ describe('routing and watch incidents on the real stack', () => {
     const dependabot = await sendGithub(intake.url, 'dependabot_alert', dependabotOnCore('created'));
     expect(dependabot.body.incidents).toEqual([expect.objectContaining({ kind: 'review', new: true })]);
     const advisory = await sendGithub(intake.url, 'security_advisory', malwareAdvisoryOnCore());
-    const containment = incidentId(registry.url, '@acme/core', ['1.2.3']);
-    expect(advisory.body.incidents).toEqual([{ incident: containment, new: true, kind: 'containment' }]);
+    // One playbook incident for the compromise, named by the advisory.
+    const containment = advisory.body.incidents![0]!.incident;
+    expect(advisory.body.incidents).toEqual([{ incident: expect.stringMatching(new RegExp(`^compromise-${GHSA}-`)), new: true, kind: 'containment' }]);
     await intake.drainer.idle();
-    const outcome = await pollUntil(() => client.workflow.getHandle(containment).query(timelineQuery), (v: IncidentView) => v.status !== 'running');
-    expect(outcome.status).toBe('verified');
+    const outcome = await pollUntil(() => client.workflow.getHandle(containment).query(playbookQuery), (v: PlaybookView) => v.status !== 'running');
+    expect(outcome.status).toBe('contained');
     expect((await coreDeprecations())['1.2.3']).toMatch(/^SECURITY/);
 
     const fixed = await sendGithub(intake.url, 'dependabot_alert', dependabotOnCore('fixed'));
@@ -183,7 +185,7 @@ describe('routing and watch incidents on the real stack', () => {
     await intake.drainer.idle();
     const withdrawn = await pollUntil(() => client.workflow.getHandle(fixed.body.incidents![0]!.incident).query(watchQuery), (v: WatchView) => v.reports.length > 0);
     expect(withdrawn.reports[0]!.alert?.withdrawn).toBe(true);
-    const after = await client.workflow.getHandle(containment).query(timelineQuery);
+    const after = await client.workflow.getHandle(containment).query(playbookQuery);
     expect(after.reports.map((r) => r.alert?.withdrawn)).toEqual([false]);
   });
 });

@@ -17,7 +17,8 @@ import { actionHolds, actionPackage, describeAction, undoFor, type PackageFacts,
 import { mergeReleases, planPlaybook, type Compromise } from '../core/playbook/plan';
 import { mayApprove, type Policy } from '../core/playbook/policy';
 import type { PlaybookActivities, SealedSecret } from '../core/playbook/ports';
-import { actionTarget, boundEvents, type ActionState, type AuditEvent, type PlaybookStatus, type PlaybookView } from '../core/playbook/view';
+import { actionTarget, boundEvents, boundReports, type ActionState, type AuditEvent, type PlaybookStatus, type PlaybookView } from '../core/playbook/view';
+import { compactReport } from '../core/incident';
 import { isOnCallReport, reportAuthorizesWrites } from '../core/write-authority';
 import {
   approvalRefusedSignal,
@@ -32,7 +33,7 @@ import {
   type CompromiseReport,
   type RollbackRequest,
 } from './definitions';
-import { durationText, historyIsLong, INCIDENT_IDLE_TIMEOUT_MS, MIN_IDLE_TIMEOUT_MS, requestedDuration } from './lifetime';
+import { durationText, historyIsLong, INCIDENT_IDLE_TIMEOUT_MS, INCIDENT_RECHECK_INTERVAL_MS, MIN_IDLE_TIMEOUT_MS, requestedDuration } from './lifetime';
 import { INCIDENT_PACKAGE, INCIDENT_STATUS } from './search-attributes';
 
 export interface PlaybookRequest {
@@ -46,6 +47,8 @@ export interface PlaybookRequest {
   concurrency?: number;
   /** Closes the incident after this long without a report or a decision (default 7 days). */
   idleTimeoutMs?: number;
+  /** How often a contained incident reads the registry back to catch drift (default 15 minutes). */
+  recheckIntervalMs?: number;
   /** Read and plan only, write nothing, and end (`quarantine --plan`). */
   planOnly?: boolean;
   /** Set when the incident continues in a fresh run. */
@@ -68,6 +71,8 @@ const npm = proxyActivities<PlaybookActivities>({
 });
 
 const WORKFLOW_ACTOR = 'quarantine';
+/** Shortest re-check interval a request may ask for: a typo must not make an incident spin. */
+const MIN_RECHECK_MS = 1_000;
 /** The lane of account-wide writes (tokens): no package name can take this form. */
 const ACCOUNT_LANE = '(account)';
 const DEFAULT_CONCURRENCY = 8;
@@ -87,6 +92,7 @@ function failureOf(err: unknown): { type?: string; message: string } {
 export async function playbookWorkflow(request: PlaybookRequest): Promise<PlaybookView> {
   const { policy } = request;
   const idleMs = requestedDuration(request.idleTimeoutMs, INCIDENT_IDLE_TIMEOUT_MS, MIN_IDLE_TIMEOUT_MS);
+  const recheckMs = requestedDuration(request.recheckIntervalMs, INCIDENT_RECHECK_INTERVAL_MS, MIN_RECHECK_MS);
   const concurrency = Math.max(1, Math.min(32, request.concurrency ?? DEFAULT_CONCURRENCY));
   const view: PlaybookView = request.resume ?? {
     incident: request.compromise.incident,
@@ -118,6 +124,9 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   const passwords = new Map<string, { secret: SealedSecret; until: number; uses: number }>();
   /** Actions approved and not yet run, in the order they were approved. */
   const approved: { actionId: string; password?: string }[] = [];
+  /** Approvals taken and approvals run, read back and settled: an approver's answer comes after all three. */
+  let approvalsTaken = 0;
+  let approvalsSettled = 0;
   const waitingSince = new Map<string, number>();
 
   function record(event: Omit<AuditEvent, 'seq' | 'at'>): void {
@@ -237,6 +246,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   async function containPass(): Promise<void> {
     const wasContained = view.status === 'verified' || view.status === 'contained';
     setStatus('running');
+    view.lastCheckedAt = now();
     const names = compromise.releases.map((r) => r.name);
     const read = await Promise.all(names.map((name) => inLane(name, () => readFacts(name))));
     const facts = read.filter((f): f is PackageFacts => f !== null);
@@ -375,9 +385,14 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   setHandler(playbookQuery, () => view);
   /** Takes reports once each: records them, adds their releases, and asks for a pass when one may write. */
   function addReports(reports: readonly CompromiseReport[]): void {
-    for (const { report, releases, advisories, tokens } of reports) {
-      if (view.reports.some((r) => r.reportId === report.reportId)) continue;
+    for (const { report: incoming, releases, advisories, tokens } of reports) {
+      // Redelivered reports (a retried signal, a replayed intake queue) carry the same id.
+      if ((view.recentReportIds ?? []).includes(incoming.reportId)) continue;
+      const report = compactReport(incoming);
+      view.recentReportIds = [...(view.recentReportIds ?? []), report.reportId];
       view.reports.push(report);
+      view.reportCount = (view.reportCount ?? 0) + 1;
+      boundReports(view);
       lastActivityMs = Date.now();
       const grew = mergeReleases(compromise, releases);
       compromise.advisories = [...new Set([...compromise.advisories, ...(advisories ?? []), ...(report.alert ? [report.alert.sourceId, ...report.alert.aliases] : [])])];
@@ -393,13 +408,13 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       record({
         actor: report.requestedBy,
         phase: 'report',
-        detail: `${what}: ${releases.map((r) => `${r.name}@${r.versions.join(',')}`).join(' ')}${grew && view.reports.length > 1 ? ' (adds to the incident)' : ''}; ${authorises ? (onCall ? 'approves writes for the releases it names' : 'authorises writes') : 'authorises no registry write'}: ${report.reason}`,
+        detail: `${what}: ${releases.map((r) => `${r.name}@${r.versions.join(',')}`).join(' ')}${grew && (view.reportCount ?? 0) > 1 ? ' (adds to the incident)' : ''}; ${authorises ? (onCall ? 'approves writes for the releases it names' : 'authorises writes') : 'authorises no registry write'}: ${report.reason}`,
       });
       if (!authorises) continue;
       // The first writing report of an incident an alert alone could not act on sets what the policy applies.
-      if (view.status === 'recorded' || view.reports.length === 1) compromise.trigger = onCall ? 'on-call' : report.alert!.kind;
+      if (view.status === 'recorded' || view.reportCount === 1) compromise.trigger = onCall ? 'on-call' : report.alert!.kind;
       requested += 1;
-      passCause = view.reports.length === 1 ? 'first report' : `a report from ${report.requestedBy}`;
+      passCause = view.reportCount === 1 ? 'first report' : `a report from ${report.requestedBy}`;
     }
   }
 
@@ -456,7 +471,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
         approved.push({ actionId: id, ...(key ? { password: key } : {}) });
       }
       lastActivityMs = Date.now();
-      await condition(() => ids.every((id) => !['planned', 'running'].includes(stateOf(id)!.status)));
+      const mine = ++approvalsTaken;
+      await condition(() => approvalsSettled >= mine || closeReason !== undefined);
       return view;
     },
     { validator: (ask: ApprovalRequest, password?: SealedSecret) => {
@@ -529,8 +545,10 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       continue;
     }
     if (approved.length > 0) {
+      const upTo = approvalsTaken;
       await runApproved();
       settle();
+      approvalsSettled = upTo;
       continue;
     }
     if (historyIsLong()) {
@@ -541,6 +559,14 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     if (idleLeft <= 0) {
       closeReason = `no report or decision for ${durationText(idleMs)}`;
       break;
+    }
+    // A contained incident reads the registry back on its own: a stolen token can undo the containment.
+    const rechecks = view.status === 'contained' || view.status === 'verified';
+    const recheckLeft = rechecks ? Date.parse(view.lastCheckedAt ?? view.startedAt) + recheckMs - Date.now() : Infinity;
+    if (recheckLeft <= 0) {
+      requested += 1;
+      passCause = `the registry is read again every ${durationText(recheckMs)} while the incident is open`;
+      continue;
     }
     // The approval wait the policy sets: escalate (keep waiting) or give the action up.
     const timeoutMs = policy.approval.timeoutMinutes * 60_000;
@@ -561,7 +587,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       continue;
     }
     const nextDeadline = Math.min(...[...waitingSince].filter(([id]) => !stateOf(id)?.escalatedAt).map(([, since]) => since + timeoutMs - Date.now()), idleLeft);
-    await condition(() => requested > done || approved.length > 0 || rollbackRequest !== undefined || closeReason !== undefined || historyIsLong(), Math.max(1, nextDeadline));
+    await condition(() => requested > done || approved.length > 0 || rollbackRequest !== undefined || closeReason !== undefined || historyIsLong(), Math.max(1, Math.min(nextDeadline, recheckLeft)));
   }
   view.closedAt = now();
   view.closeReason = closeReason;

@@ -1,7 +1,7 @@
 // What a playbook incident shows: its actions with their state, and the audit trail as structured
 // events (who, what, target, before, after, result, evidence). The CLI, the web view and the exports
 // read this one shape. Pure and workflow-safe.
-import type { Report } from '../incident';
+import { KEPT_REPORT_IDS, KEPT_REPORTS, type Report } from '../incident';
 import type { NpmAction, PlaybookAction } from './action';
 import type { Compromise, Hold } from './plan';
 
@@ -93,7 +93,13 @@ export interface PlaybookView {
   /** What stays unsafe and needs a person (`latest` with no safe release): it is not contained. */
   unresolved: string[];
   otp: { actions: number; passwords: number; perWindow: number; windowMinutes: number };
+  /** The first report and the latest ones (KEPT_REPORTS in all); `reportCount` says how many came. */
   reports: Report[];
+  reportCount?: number;
+  /** Ids of the latest reports taken (KEPT_REPORT_IDS), so a redelivery is taken once. */
+  recentReportIds?: string[];
+  /** When the registry was last read for this incident (a pass, or the periodic re-check). */
+  lastCheckedAt?: string;
   events: AuditEvent[];
   /** Events dropped from the middle to keep the view bounded (the first and the latest are kept). */
   eventsDropped: number;
@@ -108,6 +114,12 @@ export interface PlaybookView {
 /** Events kept in the view: the first ones (how it started) and the latest. */
 export const KEEP_FIRST_EVENTS = 50;
 export const KEEP_LAST_EVENTS = 950;
+
+/** Keeps the first report and the latest ones, and the latest report ids, however many reports come. */
+export function boundReports(view: PlaybookView): void {
+  if (view.reports.length > KEPT_REPORTS) view.reports = [view.reports[0]!, ...view.reports.slice(-(KEPT_REPORTS - 1))];
+  if ((view.recentReportIds ?? []).length > KEPT_REPORT_IDS) view.recentReportIds = view.recentReportIds!.slice(-KEPT_REPORT_IDS);
+}
 
 export function boundEvents(view: PlaybookView): void {
   const excess = view.events.length - (KEEP_FIRST_EVENTS + KEEP_LAST_EVENTS);
