@@ -14,7 +14,10 @@ import type { RunningIntake } from '../../server/index';
 import { npmSbom } from '../../stack/npm-cli';
 import { FIXTURE_BUILDS } from '../../stack/provenance-mint';
 import type { LocalRegistry } from '../../stack/registry';
-import { closeSignal, reportAndAwaitOutcome, reportSignal, timelineQuery } from '../../workflows/definitions';
+import { onCallRequestFor, reportOnCall } from '../../cli/report';
+import type { Policy } from '../../core/playbook/policy';
+import { parsePolicy } from '../../core/playbook/policy-file';
+import { closeSignal, playbookQuery, rejectUpdate, reportAndAwaitOutcome, reportSignal, rollbackUpdate, timelineQuery } from '../../workflows/definitions';
 import { watchQuery, type WatchView } from '../../workflows/watch-incident';
 import { sendStandard } from '../helpers/intake';
 import { ingestFixtureSboms, npmCli, npmView, pollUntil, runCli, type RunningWorker } from '../helpers/stack';
@@ -495,6 +498,96 @@ const watchDependencyHeld: Scenario = {
   },
 };
 
+// ---- the playbook (workflows/playbook.ts) ---------------------------------------------------------
+
+/** The recorder is the policy's approver; no scenario approves with a one-time password (sealed payloads need the key to replay). */
+const recorderPolicy: Policy = parsePolicy({ version: 1, approvers: [{ name: 'recorder', may: ['all'] }] });
+const playbookView = (ctx: ScenarioContext, id: string) => () => ctx.client.workflow.getHandle(id).query(playbookQuery);
+
+/** `quarantine <spec>... --json` as cli/report.ts runs it (update-with-start), with a fixed report id. */
+async function reportOnCallFromCli(ctx: ScenarioContext, specs: string[], reportId: string, policy: Policy = recorderPolicy): Promise<{ code: number; incident: string; status: string }> {
+  const built = onCallRequestFor({ specs, registry: ctx.registry.url, planOnly: false, reason: 'reported compromised by the on-call engineer', policy });
+  const first = { ...built.first, report: { ...built.first.report, reportId, requestedBy: 'cli:recorder', at: '2026-01-01T00:00:00.000Z' } };
+  const fixed = { ...built, first, request: { ...built.request, first } };
+  const out: string[] = [];
+  const code = await reportOnCall(ctx.client, fixed, { json: true, taskQueue: ctx.taskQueue, waitMs: 120_000 }, { out: (l) => out.push(l), err: () => undefined });
+  const json = JSON.parse(out.at(-1) ?? '{}') as { incident: string; status: string };
+  return { code, incident: json.incident, status: json.status };
+}
+
+const playbookOnCallRejectedJoined: Scenario = {
+  name: 'playbook-on-call-rejected-joined',
+  description: 'quarantine @acme/core@1.2.3 @acme/cli@2.0.1 (update-with-start): both contained at once, 2FA for publishing waits; the approver rejects it (update); a second on-call report joins and reads back; then closed.',
+  async run(ctx) {
+    await ctx.worker();
+    const first = await reportOnCallFromCli(ctx, ['@acme/core@1.2.3', '@acme/cli@2.0.1'], 'replay-playbook-1');
+    expectEqual('contained', [first.code, first.status], [0, 'contained']);
+    const handle = ctx.client.workflow.getHandle(first.incident);
+    const rejected = await handle.executeUpdate(rejectUpdate, { args: [{ actionIds: [], by: 'recorder', note: 'done by hand' }] });
+    expectEqual('rejected', rejected.status, 'verified');
+    const again = await reportOnCallFromCli(ctx, ['@acme/core@1.2.3', '@acme/cli@2.0.1'], 'replay-playbook-2');
+    expectEqual('joined', [again.code, again.status, again.incident], [0, 'verified', first.incident]);
+    await closeAndWait(ctx, first.incident, 'recorded: contained');
+    return [{ workflowId: first.incident, runs: 1 }];
+  },
+};
+
+const playbookIntakeHeld: Scenario = {
+  name: 'playbook-intake-held',
+  description: 'The intake path: a malware alert on the only version of @acme/solo starts a playbook incident by signal-with-start; held for a person, nothing written; then closed.',
+  async run(ctx) {
+    await ctx.worker();
+    const intake = await ctx.intake();
+    const before = await readRegistry(ctx, '@acme/solo', ['1.0.0']);
+    const sent = await sendStandard(intake.url, '/v1/alerts', JSON.stringify({ id: 'MAL-2026-9001', kind: 'malware', severity: 'critical', title: 'solo', package: { name: '@acme/solo', versions: ['1.0.0'] } }), { id: 'msg_replay-playbook-held' });
+    const id = sent.body.incidents![0]!.incident;
+    await intake.drainer.idle();
+    const view = await pollUntil(playbookView(ctx, id), (v) => v.status !== 'running');
+    expectEqual('held', view.status, 'held');
+    expectEqual('registry', await readRegistry(ctx, '@acme/solo', ['1.0.0']), before);
+    await closeAndWait(ctx, id, 'recorded: held');
+    return [{ workflowId: id, runs: 1 }];
+  },
+};
+
+const playbookRolledBack: Scenario = {
+  name: 'playbook-rolled-back',
+  description: 'quarantine @acme/utils@1.2.0 contains it; the approver rolls it back (update): the deprecation is taken away and latest moved back, compare-and-set; then closed.',
+  async run(ctx) {
+    await ctx.worker();
+    const before = await readRegistry(ctx, '@acme/utils', ['1.2.0']);
+    const first = await reportOnCallFromCli(ctx, ['@acme/utils@1.2.0'], 'replay-playbook-rollback');
+    expectEqual('contained', first.status, 'contained');
+    const rolledBack = await ctx.client.workflow.getHandle(first.incident).executeUpdate(rollbackUpdate, { args: [{ by: 'recorder', reason: 'false positive' }] });
+    expectEqual('rolled back', rolledBack.status, 'rolled-back');
+    expectEqual('registry', await readRegistry(ctx, '@acme/utils', ['1.2.0']), before);
+    await closeAndWait(ctx, first.incident, 'recorded: rolled back');
+    return [{ workflowId: first.incident, runs: 1 }];
+  },
+};
+
+const playbookDriftOnTimer: Scenario = {
+  name: 'playbook-drift-on-timer',
+  description: 'A playbook incident (2-second re-check) contains @acme/utils@1.2.0; the stolen token moves latest back; the re-check finds the drift and contains it again; then closed.',
+  async run(ctx) {
+    await ctx.worker();
+    const incident = 'compromise-replay-drift';
+    const releases = [{ name: '@acme/utils', versions: ['1.2.0'] }];
+    const report = alertReport('MAL-replay-playbook-timer', 'malware', 'critical');
+    const handle = await ctx.client.workflow.start('playbookWorkflow', {
+      workflowId: incident,
+      taskQueue: ctx.taskQueue,
+      args: [{ compromise: { incident, registry: ctx.registry.url, trigger: 'malware', severity: 'critical', releases, advisories: [], approvedReleases: [] }, policy: recorderPolicy, first: { report, releases }, recheckIntervalMs: 2_000 }],
+    });
+    expectEqual('contained', (await pollUntil(playbookView(ctx, incident), (v) => v.status !== 'running')).status, 'contained');
+    await attacker(ctx)(['dist-tag', 'add', '@acme/utils@1.2.0', 'latest']);
+    await pollUntil(playbookView(ctx, incident), (v) => v.status === 'contained' && v.events.some((e) => e.phase === 'drift'), 90_000);
+    expectEqual('latest', (await readRegistry(ctx, '@acme/utils', ['1.2.0'])).distTags.latest, '1.0.0');
+    await closeAndWait(ctx, handle.workflowId, 'recorded: drift contained on the timer');
+    return [{ workflowId: incident, runs: 1 }];
+  },
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   containedThenClosed,
   signalWithStartJoined,
@@ -514,4 +607,8 @@ export const SCENARIOS: readonly Scenario[] = [
   incidentDriftOnReport,
   incidentDriftOnTimer,
   watchDependencyHeld,
+  playbookOnCallRejectedJoined,
+  playbookIntakeHeld,
+  playbookRolledBack,
+  playbookDriftOnTimer,
 ];
