@@ -35,6 +35,9 @@ const FIRST_SCENARIOS = [
 const V2_PATCH_OF: Record<string, string> = { incidentWorkflow: 'incident-v2', watchIncidentWorkflow: 'watch-incident-v2' };
 const V2_ONLY_SCENARIOS = ['incident-drift-on-report', 'incident-drift-on-timer', 'incident-held-then-approved', 'incident-recorded', 'watch-dependency-held'];
 
+// The containment playbook, a workflow type of its own (workflows/playbook.ts).
+const PLAYBOOK_SCENARIOS = ['playbook-on-call-rejected-joined', 'playbook-intake-held', 'playbook-rolled-back', 'playbook-drift-on-timer'];
+
 /** The patch ids an execution recorded, read from its marker events. */
 function patchesOf(execution: RecordedExecution): string[] {
   const events = (execution.history as { events?: { markerRecordedEventAttributes?: { details?: Record<string, { payloads?: { data?: string }[] }> } }[] }).events ?? [];
@@ -65,6 +68,17 @@ describe('recorded workflow histories', () => {
         for (const execution of readHistoryFile(join(HISTORIES_DIR, file)).executions) {
           expect({ file, patches: patchesOf(execution) }).toEqual({ file, patches: [V2_PATCH_OF[execution.workflowType]] });
         }
+      }
+    }
+  });
+
+  it('keep the playbook paths, recorded from the playbook workflow type', () => {
+    const files = listHistoryFiles();
+    for (const scenario of PLAYBOOK_SCENARIOS) {
+      const recorded = files.filter((f) => f.replace(/^.*\//, '').replace(/\.json(\.gz)?$/, '') === scenario);
+      expect({ scenario, recorded: recorded.length > 0 }).toEqual({ scenario, recorded: true });
+      for (const file of recorded) {
+        for (const execution of readHistoryFile(join(HISTORIES_DIR, file)).executions) expect({ file, type: execution.workflowType }).toEqual({ file, type: 'playbookWorkflow' });
       }
     }
   });
