@@ -18,6 +18,8 @@ usage:
       and prints the whole plan with its gates and the one-time passwords it needs, and writes nothing
   quarantine <incident id>
       report on an incident opened before the playbook (incident-…): approves what it holds
+  quarantine list [--status STATUS] [--json]
+      the incidents, newest first: status, kind, packages, id
   quarantine timeline <incident | name@version> [--registry URL] [--json]
       print the audit timeline of an incident
   quarantine approve <incident> [action id...] [--otp CODE] [--as NAME] [--note TEXT] [--hosts-swept]
@@ -83,6 +85,7 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
         as: { type: 'string' },
         note: { type: 'string' },
         'hosts-swept': { type: 'boolean', default: false },
+        status: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -134,6 +137,30 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
   if (command === 'dev') {
     const { runDev } = await import('./dev');
     return runDev(output, { once: values.once });
+  }
+
+  if (command === 'list') {
+    const { checkStatusFilter, list } = await import('./list');
+    try {
+      if (rest.length > 0) throw new Error('list takes no argument (filter with --status)');
+      checkStatusFilter(values.status);
+    } catch (err) {
+      output.err(`quarantine list: ${(err as Error).message}`);
+      return 2;
+    }
+    let connected;
+    try {
+      connected = await (await import('./client')).connectClient();
+    } catch (err) {
+      return refused(err, output, 'quarantine list');
+    }
+    try {
+      return await list(connected.client, { json: values.json, ...(values.status ? { status: values.status } : {}) }, output);
+    } catch (err) {
+      return refused(err, output, 'quarantine list', connected.target);
+    } finally {
+      await connected.close();
+    }
   }
 
   if (command === 'approve' || command === 'reject' || command === 'rollback') {

@@ -8,6 +8,7 @@ import {
   jsonOf,
   npmCli,
   npmView,
+  pollUntil,
   runCli,
   startInProcessWorker,
   testClient,
@@ -138,6 +139,23 @@ describe('quarantine <name>@<version> with a publishing token', () => {
     const writes = proxy.writes().slice(writesBefore);
     expect(writes.filter((w) => w.method === 'PUT' && w.path === '/@acme%2futils')).toHaveLength(1);
     expect(writes.filter((w) => w.method === 'PUT' && w.path === '/@acme%2fcli')).toHaveLength(1);
+  });
+
+  it('lists the incidents newest first from Temporal visibility, and filters them by status', async () => {
+    const id = jsonOf<ContainJson>(await cli(['@acme/core@1.2.3'])).incident;
+    const listed = await pollUntil(
+      async () => jsonOf<{ incident: string; kind: string; status: string; packages: string }[]>(await runCli(['list', '--json'])),
+      (l) => l.some((i) => i.incident === id && i.status === 'contained'),
+      30_000,
+    );
+    expect(listed.find((i) => i.incident === id)).toMatchObject({ kind: 'containment', status: 'contained', packages: '@acme/core' });
+    const held = jsonOf<{ incident: string; status: string }[]>(await runCli(['list', '--status', 'held', '--json']));
+    expect(held.every((i) => i.status.startsWith('held'))).toBe(true);
+    expect(held.map((i) => i.incident)).not.toContain(id);
+    const text = await runCli(['list']);
+    expect(text.stdout).toMatch(new RegExp(`contained +containment +@acme/core +${id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const bad = await runCli(['list', '--status', 'held; drop'], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(bad.code).toBe(2);
   });
 
   it('moves latest past a deprecated release to the highest safe one', async () => {
