@@ -116,11 +116,12 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
       published: Object.fromEntries(Object.entries(time).filter(([v, t]) => v in packument.versions && typeof t === 'string') as [string, string][]),
       maintainers: (packument.maintainers ?? []).map((m) => m.name),
     };
-    if (request.account) {
+    {
+      // Only what the caller checks: each of these is a request to the registry.
       const [trust, staged, access] = await Promise.all([
-        optional(registry, (opts) => listTrustedPublishers(name, opts)),
-        optional(registry, (opts) => listStagedPublishes(name, opts)),
-        optional(registry, (opts) => readAccessSettings(name, opts)),
+        request.trust ? optional(registry, (opts) => listTrustedPublishers(name, opts)) : undefined,
+        request.staged ? optional(registry, (opts) => listStagedPublishes(name, opts)) : undefined,
+        request.access ? optional(registry, (opts) => readAccessSettings(name, opts)) : undefined,
       ]);
       if (trust) facts.trust = trust.map(({ id, type, claims }) => ({ id, type, claims }));
       if (staged) facts.staged = staged.map((s) => ({ id: s.id, version: s.version, ...(s.tag ? { tag: s.tag } : {}), ...(s.createdAt ? { createdAt: s.createdAt } : {}) }));

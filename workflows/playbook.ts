@@ -162,10 +162,17 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     return next;
   }
 
-  async function readFacts(name: string): Promise<PackageFacts | null> {
+  /**
+   * Reads one package: for planning, what the policy may act on; for a read-back, only what the
+   * actions being checked changed (each fact is a request to the registry).
+   */
+  async function readFacts(name: string, checking?: readonly PlaybookAction[]): Promise<PackageFacts | null> {
     const wants = policy.triggers[compromise.trigger].actions;
-    const account = wants['reject-staged'] !== 'off' || wants['revoke-trust'] !== 'off' || wants['require-2fa'] !== 'off';
-    return npm.readPackageFacts({ registry: compromise.registry, name, account, unpublish: wants.unpublish !== 'off' });
+    const checks = (kinds: readonly string[]) => (checking ?? []).some((a) => kinds.includes(a.kind));
+    const facts = checking
+      ? { trust: checks(['revoke-trust', 'restore-trust']), staged: checks(['reject-staged']), access: checks(['require-2fa', 'restore-publish-access']), unpublish: false }
+      : { trust: wants['revoke-trust'] !== 'off', staged: wants['reject-staged'] !== 'off', access: wants['require-2fa'] !== 'off', unpublish: wants.unpublish !== 'off' };
+    return npm.readPackageFacts({ registry: compromise.registry, name, ...facts });
   }
 
   async function execute(state: ActionState, password?: SealedSecret): Promise<void> {
@@ -203,7 +210,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
 
   /** Reads the packages back and checks every action that ran on them. */
   async function verify(packages: readonly string[]): Promise<void> {
-    const read = await Promise.all(packages.filter((name) => name !== ACCOUNT_LANE).map((name) => inLane(name, () => readFacts(name))));
+    const checking = (name: string) => view.actions.filter((a) => a.status === 'done' && actionPackage(a.action) === name).map((a) => a.action);
+    const read = await Promise.all(packages.filter((name) => name !== ACCOUNT_LANE).map((name) => inLane(name, () => readFacts(name, checking(name)))));
     const factsOf = new Map(read.filter((f): f is PackageFacts => f !== null).map((f) => [f.name, f]));
     const revocations = view.actions.some((a) => a.action.kind === 'revoke-token' && a.status === 'done');
     const tokenKeys = revocations ? await inLane(ACCOUNT_LANE, () => npm.listTokenKeys(compromise.registry)) : undefined;

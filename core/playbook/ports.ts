@@ -19,8 +19,12 @@ export function isSealedSecret(value: unknown): value is SealedSecret {
 export interface FactsRequest {
   registry: string;
   name: string;
-  /** Read trusted publishers, staged publishes and the 2FA setting (the routes npmjs.org has). */
-  account: boolean;
+  /** Read the trusted publishers (a route npmjs.org has, and every call of it costs a request). */
+  trust: boolean;
+  /** Read the staged publishes. */
+  staged: boolean;
+  /** Read the publishing 2FA setting. */
+  access: boolean;
   /** Read what npm's unpublish rules need: last week's downloads and dependents. */
   unpublish: boolean;
 }
