@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { Report } from '../core/incident';
 import { incidentMarker } from '../core/plan';
 import type { Compromise } from '../core/playbook/plan';
@@ -188,6 +189,8 @@ interface Run {
   appliedBeforeKill?: number;
   /** From the kill to `contained`, when the kill came first. */
   recoveryMs?: number;
+  /** The Temporal timeouts the incident's history shows (what a recovery waits on), e.g. `activity HEARTBEAT`. */
+  timeouts: string[];
 }
 
 /**
@@ -210,6 +213,9 @@ function killPointOf(reference: Run, delayMs: number): KillPoint {
 const SETTLED = ['contained', 'verified', 'failed', 'held', 'recorded'];
 /** Killed runs under way at once: most of a recovery is waiting on Temporal's timeouts, not on the CPU. */
 const PARALLEL_RUNS = 2;
+
+const timeoutName = (type: temporal.api.enums.v1.TimeoutType | null | undefined) =>
+  (type == null ? 'unknown' : temporal.api.enums.v1.TimeoutType[type] ?? String(type)).replace('TIMEOUT_TYPE_', '');
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -246,7 +252,8 @@ describe('the containment playbook with its worker killed at random points', () 
       process.stdout.write(
         `playbook chaos (seed ${SEED}): fault-free ${reference.containedMs} ms from start to contained for ${PACKAGES} packages (${reference.applied.length} writes); ` +
           `kills at ${killed.map((r) => `${r.killAfterMs} ms (after ${r.killAt!.afterWrites} writes + ${r.killAt!.thenMs} ms; ${r.appliedBeforeKill} applied at the kill)`).join(', ')}; ` +
-          `kill to contained, ${recoveries.length} runs killed before containment: median ${recoveries.length > 0 ? median(recoveries) : NaN} ms (${recoveries.join(', ')})\n`,
+          `kill to contained, ${recoveries.length} runs killed before containment: median ${recoveries.length > 0 ? median(recoveries) : NaN} ms (${recoveries.join(', ')}); ` +
+          `timeouts waited on: ${killed.map((r) => `[${r.timeouts.join(', ')}]`).join(' ')}\n`,
       );
     }
   });
@@ -350,7 +357,13 @@ describe('the containment playbook with its worker killed at random points', () 
         ]),
       );
       const containedAt = view.containedAt ? Date.parse(view.containedAt) : NaN;
+      const { events } = await handle.fetchHistory();
+      const timeouts = (events ?? []).flatMap((e) => [
+        ...(e.workflowTaskTimedOutEventAttributes ? [`workflow task ${timeoutName(e.workflowTaskTimedOutEventAttributes.timeoutType)}`] : []),
+        ...(e.activityTaskTimedOutEventAttributes ? [`activity ${timeoutName(e.activityTaskTimedOutEventAttributes.failure?.timeoutFailureInfo?.timeoutType)}`] : []),
+      ]);
       return {
+        timeouts,
         view,
         sight,
         applied: log.filter((w) => w.outcome === 'applied'),
