@@ -229,6 +229,7 @@ describe('the containment playbook with its worker killed at random points', () 
   let client: Client;
   const children: ChildProcess[] = [];
   const registries: LocalRegistry[] = [];
+  const dataDirs: string[] = [];
   const tag = Date.now().toString(36);
   let reference: Run;
   let killedRuns: Promise<Run>[] | undefined;
@@ -245,7 +246,7 @@ describe('the containment playbook with its worker killed at random points', () 
       await registry.stop();
       rmSync(registry.dir, { recursive: true, force: true });
     }
-    if (template) rmSync(template, { recursive: true, force: true });
+    for (const dir of [...dataDirs, ...(template ? [template] : [])]) rmSync(dir, { recursive: true, force: true });
     await connection?.close();
     if (reference && killed.length > 0) {
       const recoveries = killed.flatMap((r) => (r.recoveryMs === undefined ? [] : [r.recoveryMs]));
@@ -259,13 +260,15 @@ describe('the containment playbook with its worker killed at random points', () 
   });
 
   function startWorker(registry: string, token: string, taskQueue: string): Promise<ChildProcess> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'quarantine-chaos-data-'));
+    dataDirs.push(dataDir);
     const worker = startCliProcess(
       ['worker'],
       {
         QUARANTINE_REGISTRY: registry,
         NPM_TOKEN: token,
         QUARANTINE_TASK_QUEUE: taskQueue,
-        QUARANTINE_DATA_DIR: mkdtempSync(join(tmpdir(), 'quarantine-chaos-data-')),
+        QUARANTINE_DATA_DIR: dataDir,
       },
       'quarantine worker:',
     );
