@@ -58,6 +58,8 @@ export class RegistryGate {
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
+    // Cancelled before the wait began: an abort listener added now would never fire.
+    if (signal?.aborted) return reject(signal.reason ?? new Error('cancelled'));
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => {
       clearTimeout(timer);
