@@ -210,6 +210,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
 
   /** Reads the packages back and checks every action that ran on them. */
   async function verify(packages: readonly string[]): Promise<void> {
+    if (packages.length === 0) return;
     const checking = (name: string) => view.actions.filter((a) => a.status === 'done' && actionPackage(a.action) === name).map((a) => a.action);
     const read = await Promise.all(packages.filter((name) => name !== ACCOUNT_LANE).map((name) => inLane(name, () => readFacts(name, checking(name)))));
     const factsOf = new Map(read.filter((f): f is PackageFacts => f !== null).map((f) => [f.name, f]));
@@ -314,12 +315,10 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
         for (const state of [...list].sort((a, b) => order(a) - order(b))) await execute(state);
       })),
     );
-    const conflicted = [...byPackage.keys()].filter((key) => byPackage.get(key)!.some((s) => s.status === 'conflict'));
-    if (conflicted.length > 0 && replans < MAX_REPLANS) {
-      await replan(conflicted, replans + 1);
-      return;
-    }
-    await verify([...byPackage.keys()]);
+    const conflicted = replans < MAX_REPLANS ? [...byPackage.keys()].filter((key) => byPackage.get(key)!.some((s) => s.status === 'conflict')) : [];
+    // Packages planned again are read back by that round; every other one is read back here.
+    if (conflicted.length > 0) await replan(conflicted, replans + 1);
+    await verify([...byPackage.keys()].filter((key) => !conflicted.includes(key)));
   }
 
   /** Someone moved a tag since our read: read those packages again and plan their tag moves anew. */
@@ -329,8 +328,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     const plan = planPlaybook({ ...compromise, releases: compromise.releases.filter((r) => packages.includes(r.name)) }, fresh, policy, new Date(Date.now()));
     const added: ActionState[] = [];
     for (const action of plan.actions.filter((a) => a.kind === 'dist-tag' && a.gate === 'auto')) {
-      const id = `${action.id}~${round}`;
-      if (stateOf(id)) continue;
+      // A new id for each attempt, whichever pass or round made the earlier ones.
+      const id = `${action.id}~${view.actions.filter((a) => a.action.id === action.id || a.action.id.startsWith(`${action.id}~`)).length + 1}`;
       const state: ActionState = { action: { ...action, id }, status: 'planned' };
       view.actions.push(state);
       added.push(state);
@@ -338,6 +337,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     // The conflicts are answered by the new plan (or by nothing left to move): not failures any more.
     for (const state of view.actions) if (state.status === 'conflict' && packages.includes(actionPackage(state.action) ?? '')) state.status = 'skipped';
     await runAutomatic(added, round);
+    // A package the new plan has nothing more for (the tag was moved somewhere safe) is read back too.
+    await verify(packages.filter((name) => !added.some((a) => actionPackage(a.action) === name)));
   }
 
   async function runApproved(): Promise<void> {
