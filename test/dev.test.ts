@@ -24,11 +24,16 @@ describe('quarantine dev', () => {
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // stdout and stderr are two pipes: their chunks arrive in either order, so wait for both.
     await new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (stderr.includes('press Ctrl-C') && stdout.includes('suspect publishers')) resolve();
+      };
       child.stderr.on('data', (chunk: Buffer) => {
         stderr += chunk.toString();
-        if (stderr.includes('press Ctrl-C')) resolve();
+        check();
       });
+      child.stdout.on('data', check);
       void exited.then((code) => reject(new Error(`quarantine dev exited (${code}) early:\n${stderr}\n${stdout}`)));
     });
 

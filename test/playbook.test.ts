@@ -167,14 +167,12 @@ describe('the containment playbook on the real stack', () => {
   it('reads the registry back on its own and contains again what a stolen token undid', async () => {
     const handle = await start('compromise-MAL-drift', 'malware', [{ name: '@acme/utils', versions: ['1.2.0'] }], alertReport('malware', 'MAL-drift'), { recheckIntervalMs: 1_500 });
     expect((await settled(handle, ['contained', 'verified', 'failed'])).status).toBe('contained');
-    // The attacker, still holding the token, takes the deprecation away and puts latest back.
-    const attacker = npmCli(registry.url, registry.tokens.admin);
-    await attacker(['deprecate', '@acme/utils@1.2.0', '']);
-    await attacker(['dist-tag', 'add', '@acme/utils@1.2.0', 'latest']);
-    // A re-read may fall between the two commands: then each undoing is found by its own re-read.
+    // The attacker, still holding the token, puts latest back on the bad release.
+    await npmCli(registry.url, registry.tokens.admin)(['dist-tag', 'add', '@acme/utils@1.2.0', 'latest']);
     const drift = (v: PlaybookView) => v.events.filter((e) => e.phase === 'drift').map((e) => e.detail).join('\n');
-    const view = await pollUntil(() => handle.query(playbookQuery), (v) => /deprecate @acme\/utils@1\.2\.0/.test(drift(v)) && /move dist-tag latest of @acme\/utils from 1\.2\.0 to 1\.0\.0/.test(drift(v)) && v.status === 'contained', 30_000);
-    expect(drift(view)).toMatch(/the registry no longer serves the containment: .*; contained again/);
+    const view = await pollUntil(() => handle.query(playbookQuery), (v) => /move dist-tag latest of @acme\/utils from 1\.2\.0 to 1\.0\.0/.test(drift(v)) && v.status === 'contained', 30_000);
+    expect(drift(view)).toMatch(/the registry no longer serves the containment: move dist-tag latest of @acme\/utils from 1\.2\.0 to 1\.0\.0; contained again/);
+    expect(view.status).toBe('contained');
     const after = await npmView(npmCli(registry.url), '@acme/utils', ['1.2.0']);
     expect(after.deprecated['1.2.0']).toMatch(/^SECURITY/);
     expect(after.distTags.latest).toBe('1.0.0');
