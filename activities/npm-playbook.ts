@@ -153,7 +153,14 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
         return { changed: result.changed, before: { deprecated: result.before }, after: { deprecated: action.messages } };
       }
       case 'dist-tag': {
-        const result = await call(registry, (opts) => moveDistTag(action.package, action.tag, action.from, action.to, opts));
+        const result = await call(registry, (opts) => moveDistTag(action.package, action.tag, action.from, action.to, opts, { refuseDeprecatedTarget: action.refuseDeprecatedTarget === true }));
+        if ('conflict' in result && result.deprecatedTarget !== undefined) {
+          throw ApplicationFailure.create({
+            message: `${action.package}@${action.to} was deprecated since our read (by another incident or a person): ${action.tag} not moved onto it; planning again`,
+            type: 'ActionConflict',
+            nonRetryable: true,
+          });
+        }
         if ('conflict' in result) {
           throw ApplicationFailure.create({
             message: `${action.tag} of ${action.package} was moved by someone else since our read (expected ${action.from ?? '(absent)'}, found ${result.before ?? '(absent)'}): left alone`,

@@ -56,3 +56,13 @@ export function compromiseId(registry: string, releases: readonly { name: string
   const listed = `compromise-${first.name}@${first.versions.join(',')}-${digest}${suffix}`;
   return listed.length <= LISTED_ID_LENGTH ? listed : `compromise-${first.name.slice(0, NAME_IN_ID)}@${first.versions.length}-versions-${digest}${suffix}`;
 }
+
+/**
+ * The workflow id of the writer of one package on one registry: every incident's writes to the package
+ * meet there. `package-writer-<name>-<registry hash>`; a name too long for an id is cut and hashed.
+ */
+export function packageWriterId(registry: string, name: string): string {
+  const digest = sha256(registryKey(registry)).slice(0, 8);
+  const shown = name.length <= NAME_IN_ID ? name : `${name.slice(0, NAME_IN_ID)}~${sha256(name).slice(0, 12)}`;
+  return `package-writer-${shown}-${digest}`;
+}

@@ -9,6 +9,7 @@ import type { Policy } from '../core/playbook/policy';
 import type { PlaybookView } from '../core/playbook/view';
 import { parsePolicy } from '../core/playbook/policy-file';
 import type { Report } from '../core/incident';
+import { packageWriterId } from '../core/incident-id';
 import { githubPublisher, seedTrustedPublishers } from '../stack/npmjs-standin';
 import { REGISTRY_OTP, type LocalRegistry } from '../stack/registry';
 import { SealedSecretCodec } from '../worker/secret-codec';
@@ -128,6 +129,10 @@ describe('the containment playbook on the real stack', () => {
     const history = historyText(await handle.fetchHistory());
     expect(history).toContain(trustId);
     expect(history).not.toContain(REGISTRY_OTP);
+    // Nor in the history of the package's writer, which ran the revocation with it.
+    const writerHistory = historyText(await client.workflow.getHandle(packageWriterId(proxy.url, '@acme/cli')).fetchHistory());
+    expect(writerHistory).toContain(trustId);
+    expect(writerHistory).not.toContain(REGISTRY_OTP);
   });
 
   it('records a rejection, and a rollback restores the registry to what it was before, listing what it cannot undo', async () => {

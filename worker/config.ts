@@ -28,6 +28,8 @@ export interface WorkerConfig {
     /** QUARANTINE_REGISTRY_CONCURRENCY: requests in flight per registry across all incidents (default 8). */
     concurrencyPerRegistry: number;
   };
+  /** QUARANTINE_WRITER_IDLE_SECONDS: a package's writer ends after this long with nothing to write (default 10 minutes). */
+  writerIdleTimeoutMs?: number;
   /** Seals one-time passwords in Temporal payloads (QUARANTINE_SECRET_KEY, else a key file in the data directory). */
   secretKey: Buffer;
 }
@@ -79,7 +81,16 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     sigstore: sigstoreTrustFromEnv(env),
     playbook: playbookSettingsFromEnv(env, registry),
     secretKey: secretCodecKey(env, secretKeyFile(env)),
+    ...writerIdleFromEnv(env),
   };
+}
+
+function writerIdleFromEnv(env: NodeJS.ProcessEnv): Pick<WorkerConfig, 'writerIdleTimeoutMs'> {
+  const text = env.QUARANTINE_WRITER_IDLE_SECONDS;
+  if (!text) return {};
+  const seconds = Number(text);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 86_400) throw new Error(`QUARANTINE_WRITER_IDLE_SECONDS=${text}: a whole number of seconds from 1 to 86400`);
+  return { writerIdleTimeoutMs: seconds * 1000 };
 }
 
 function playbookSettingsFromEnv(env: NodeJS.ProcessEnv, registry: string): WorkerConfig['playbook'] {

@@ -5,6 +5,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client } from '@temporalio/client';
 import { createIncidentActivities } from '../activities/incidents';
+import { createPackageWriterActivities } from '../activities/package-writers';
 import { createPlaybookActivities } from '../activities/npm-playbook';
 import { createProvenanceActivities } from '../activities/provenance';
 import { createOfflineVerifier } from '../activities/provenance-verify';
@@ -40,8 +41,10 @@ function lazyReleaseIndex(file: string): () => ReleaseIndex {
 }
 
 export function createWorker({ connection, namespace, config, overrides }: CreateWorkerOptions): Promise<Worker> {
-  // The worker's own connection serves the client that opens containment incidents from other incidents.
-  const client = new Client({ connection, namespace });
+  const codec = new SealedSecretCodec(config.secretKey);
+  // The worker's own connection serves the client that opens containment incidents from other incidents
+  // and hands writes to package writers: with the codec, so a password it passes on stays sealed.
+  const client = new Client({ connection, namespace, dataConverter: { payloadCodecs: [codec] } });
   const index = lazyReleaseIndex(config.releaseIndexFile);
   const provenance = createProvenanceActivities({ registry: config.registry, credentials: config.credentials, verifier: createOfflineVerifier(config.sigstore) });
   return Worker.create({
@@ -49,12 +52,13 @@ export function createWorker({ connection, namespace, config, overrides }: Creat
     namespace,
     taskQueue: config.taskQueue,
     ...workflowSource(),
-    dataConverter: { payloadCodecs: [new SealedSecretCodec(config.secretKey)] },
+    dataConverter: { payloadCodecs: [codec] },
     activities: {
       ...createRegistryActivities(config.credentials),
       ...createPlaybookActivities({ credentials: config.credentials, ...config.playbook }),
       ...createReleaseIndexActivities({ index, provenance }),
       ...createIncidentActivities(client, config.taskQueue),
+      ...createPackageWriterActivities(client, config.taskQueue, config.writerIdleTimeoutMs),
     },
     ...overrides,
   });

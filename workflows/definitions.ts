@@ -2,7 +2,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { IncidentView, Report } from '../core/incident';
 import type { CompromiseReport } from '../core/playbook/plan';
-import type { SealedSecret } from '../core/playbook/ports';
+import type { PackageWriteRequest, PackageWriteResults, SealedSecret } from '../core/playbook/ports';
 import type { PlaybookView } from '../core/playbook/view';
 
 export const TASK_QUEUE = 'quarantine';
@@ -59,3 +59,31 @@ export interface RollbackRequest {
 
 /** Undoes what can be undone, from the before-images; lists what cannot. */
 export const rollbackUpdate = defineUpdate<PlaybookView, [RollbackRequest, SealedSecret?]>('rollback');
+
+/** A request for writes to one package, to that package's writer; the password (if any) sealed, alone. */
+export const packageWriteSignal = defineSignal<[PackageWriteRequest, SealedSecret?]>('packageWrite');
+/** The writer's answer to the incident that asked: one outcome or failure per action, in order. */
+export const packageWrittenSignal = defineSignal<[PackageWriteResults]>('packageWritten');
+/** What a package's writer runs, waits to run, and ran lately: which incident, when. */
+export const packageWriterQuery = defineQuery<PackageWriterView>('packageWriter');
+
+export interface PackageWriterRequestRecord {
+  requestId: string;
+  incident: string;
+  actions: string[];
+  receivedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface PackageWriterView {
+  registry: string;
+  name: string;
+  running?: PackageWriterRequestRecord;
+  queued: PackageWriterRequestRecord[];
+  /** The latest requests run, oldest first (at most 50); `served` counts them all, across runs. */
+  recent: PackageWriterRequestRecord[];
+  served: number;
+  /** Request ids taken lately: a redelivered request is not run again (bounded, carried through continue-as-new). */
+  seen: string[];
+}

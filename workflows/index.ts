@@ -2,3 +2,4 @@
 export { incidentWorkflow } from './incident';
 export { watchIncidentWorkflow } from './watch-incident';
 export { playbookWorkflow } from './playbook';
+export { packageWriterWorkflow } from './package-writer';

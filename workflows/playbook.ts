@@ -6,17 +6,21 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  type ActivityOptions,
   allHandlersFinished,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { actionHolds, actionPackage, describeAction, undoFor, type PackageFacts, type PlaybookAction } from '../core/playbook/action';
 import { mergeReleases, planPlaybook, type Compromise } from '../core/playbook/plan';
 import { mayApprove, type Policy } from '../core/playbook/policy';
-import type { PlaybookActivities, SealedSecret } from '../core/playbook/ports';
+import type { PackageWriteOutcome, PackageWriterActivities, PlaybookActivities, SealedSecret } from '../core/playbook/ports';
 import { actionTarget, boundEvents, boundReports, type ActionState, type AuditEvent, type PlaybookStatus, type PlaybookView } from '../core/playbook/view';
 import { compactReport } from '../core/incident';
 import { isOnCallReport, reportAuthorizesWrites } from '../core/write-authority';
@@ -25,6 +29,7 @@ import {
   approveUpdate,
   closeSignal,
   compromiseReportsSignal,
+  packageWrittenSignal,
   playbookQuery,
   rejectUpdate,
   reportCompromiseUpdate,
@@ -58,7 +63,8 @@ export interface PlaybookRequest {
 /** Failure types the activities raise that trying again cannot fix. */
 export const NON_RETRYABLE_PLAYBOOK_ERRORS = ['RegistryAuthError', 'RegistryOtpRequired', 'PackageNotFound', 'RegistryRejected', 'ActionConflict', 'ActionUnsupported'] as const;
 
-const npm = proxyActivities<PlaybookActivities>({
+/** How the registry's activities are called, by the incident and by the package writers alike. */
+export const NPM_ACTIVITY_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '5 seconds',
   retry: {
@@ -68,7 +74,18 @@ const npm = proxyActivities<PlaybookActivities>({
     maximumAttempts: 10,
     nonRetryableErrorTypes: [...NON_RETRYABLE_PLAYBOOK_ERRORS],
   },
+};
+
+const npm = proxyActivities<PlaybookActivities>(NPM_ACTIVITY_OPTIONS);
+const writers = proxyActivities<PackageWriterActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
+
+/** Selects writes through the package writers; incidents recorded before them write themselves. */
+export const PACKAGE_WRITERS_PATCH = 'package-writers';
+/** A writer that has not answered by then is taken as lost: its actions fail, and a person or the next pass reads again. */
+const WRITER_ANSWER_TIMEOUT_MS = 30 * 60 * 1000;
 
 const WORKFLOW_ACTOR = 'quarantine';
 /** Shortest re-check interval a request may ask for: a typo must not make an incident spin. */
@@ -83,7 +100,7 @@ function now(): string {
   return new Date(Date.now()).toISOString();
 }
 
-function failureOf(err: unknown): { type?: string; message: string } {
+export function failureOf(err: unknown): { type?: string; message: string } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
   return { message: cause instanceof Error ? cause.message : String(cause) };
@@ -128,6 +145,9 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   let approvalsTaken = 0;
   let approvalsSettled = 0;
   const waitingSince = new Map<string, number>();
+  /** Requests handed to package writers and not yet answered, and the answers in. */
+  const awaitedWrites = new Set<string>();
+  const writeResults = new Map<string, PackageWriteOutcome[]>();
 
   function record(event: Omit<AuditEvent, 'seq' | 'at'>): void {
     view.events.push({ seq: ++seq, at: now(), ...event });
@@ -147,9 +167,11 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   // Writes to one package run one after another, across the automatic lanes, approvals and rollback.
   const lanes = new Map<string, Promise<unknown>>();
   let running = 0;
-  function inLane<T>(key: string, work: () => Promise<T>): Promise<T> {
+  // Work handed to a package's writer takes no slot: the writer and the worker's per-registry gate bound it.
+  function inLane<T>(key: string, work: () => Promise<T>, slots: 'bounded' | 'unbounded' = 'bounded'): Promise<T> {
     const previous = lanes.get(key) ?? Promise.resolve();
     const next = previous.then(async () => {
+      if (slots === 'unbounded') return work();
       await condition(() => running < concurrency);
       running += 1;
       try {
@@ -175,12 +197,58 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     return npm.readPackageFacts({ registry: compromise.registry, name, ...facts });
   }
 
-  async function execute(state: ActionState, password?: SealedSecret): Promise<void> {
-    const { action } = state;
+  function markStarted(state: ActionState): void {
     state.status = 'running';
-    record({ actor: state.approvedBy ?? WORKFLOW_ACTOR, phase: 'started', actionId: action.id, target: actionTarget(action), detail: describeAction(action) });
+    record({ actor: state.approvedBy ?? WORKFLOW_ACTOR, phase: 'started', actionId: state.action.id, target: actionTarget(state.action), detail: describeAction(state.action) });
+  }
+
+  async function runDirectly(action: PlaybookAction, password?: SealedSecret): Promise<PackageWriteOutcome> {
     try {
-      const outcome = await npm.runNpmAction(action, password);
+      return { actionId: action.id, outcome: await npm.runNpmAction(action, password) };
+    } catch (err) {
+      return { actionId: action.id, failure: failureOf(err) };
+    }
+  }
+
+  /**
+   * Runs actions on one package through the package's writer (workflows/package-writer.ts), which runs
+   * every incident's writes to that package one request after another; returns one result per action.
+   */
+  async function runThroughWriter(name: string, actions: readonly PlaybookAction[], password?: SealedSecret): Promise<Map<string, PackageWriteOutcome>> {
+    const requestId = uuid4();
+    awaitedWrites.add(requestId);
+    await writers.requestPackageWrites({ requestId, incident: workflowInfo().workflowId, registry: compromise.registry, name, actions: [...actions] }, password);
+    await condition(() => writeResults.has(requestId), WRITER_ANSWER_TIMEOUT_MS);
+    const results = writeResults.get(requestId) ?? [];
+    writeResults.delete(requestId);
+    awaitedWrites.delete(requestId);
+    const silent = { type: 'WriterSilent', message: `the writer of ${name} did not answer within ${durationText(WRITER_ANSWER_TIMEOUT_MS)}: read the registry before acting again` };
+    return new Map(actions.map((a) => [a.id, results.find((r) => r.actionId === a.id) ?? { actionId: a.id, failure: silent }]));
+  }
+
+  /** Whether writes to packages go through their writers: incidents recorded before the writers keep writing themselves. */
+  function writesThroughWriters(key: string): boolean {
+    return key !== ACCOUNT_LANE && patched(PACKAGE_WRITERS_PATCH);
+  }
+
+  /** Runs actions of one lane in order: gate passed, execute, record (verify follows, per lane set). */
+  async function executeAll(key: string, states: readonly ActionState[], password?: SealedSecret): Promise<void> {
+    if (!writesThroughWriters(key)) {
+      for (const state of states) {
+        markStarted(state);
+        settleAction(state, await runDirectly(state.action, password), password);
+      }
+      return;
+    }
+    states.forEach(markStarted);
+    const results = await runThroughWriter(key, states.map((s) => s.action), password);
+    for (const state of states) settleAction(state, results.get(state.action.id)!, password);
+  }
+
+  function settleAction(state: ActionState, result: PackageWriteOutcome, password?: SealedSecret): void {
+    const { action } = state;
+    if ('outcome' in result) {
+      const { outcome } = result;
       Object.assign(state, { status: 'done', before: outcome.before, after: outcome.after, changed: outcome.changed, error: undefined });
       record({
         actor: state.approvedBy ?? WORKFLOW_ACTOR,
@@ -191,26 +259,30 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
         after: outcome.after,
         detail: outcome.changed ? `${describeAction(action)}: done (${action.rule})` : `${describeAction(action)}: already so, nothing written`,
       });
-    } catch (err) {
-      const failure = failureOf(err);
-      if (failure.type === 'RegistryOtpRequired') {
-        // Not a failure: a person gives the password. The one we held (if any) is wrong or expired.
-        if (password) passwords.forEach((p, key) => p.secret === password && passwords.delete(key));
-        state.status = 'waiting';
-        waitingSince.set(action.id, Date.now());
-        const why = password ? `the registry refused the one-time password ${state.approvedBy ?? 'the approver'} gave (wrong or expired)` : 'npm asks a one-time password';
-        record({ actor: WORKFLOW_ACTOR, phase: 'approval-requested', actionId: action.id, target: actionTarget(action), detail: `${describeAction(action)}: ${why}; approve it with one (quarantine approve ${view.incident} ${action.id} --otp CODE)` });
-        return;
-      }
-      const status = failure.type === 'ActionConflict' ? 'conflict' : 'failed';
-      Object.assign(state, { status, error: failure.message });
-      record({ actor: WORKFLOW_ACTOR, phase: status === 'conflict' ? 'conflict' : 'failed', actionId: action.id, target: actionTarget(action), detail: `${describeAction(action)}: ${failure.message}` });
+      return;
     }
+    const { failure } = result;
+    if (failure.type === 'RegistryOtpRequired') {
+      // Not a failure: a person gives the password. The one we held (if any) is wrong or expired.
+      if (password) passwords.forEach((p, key) => p.secret === password && passwords.delete(key));
+      state.status = 'waiting';
+      waitingSince.set(action.id, Date.now());
+      const why = password ? `the registry refused the one-time password ${state.approvedBy ?? 'the approver'} gave (wrong or expired)` : 'npm asks a one-time password';
+      record({ actor: WORKFLOW_ACTOR, phase: 'approval-requested', actionId: action.id, target: actionTarget(action), detail: `${describeAction(action)}: ${why}; approve it with one (quarantine approve ${view.incident} ${action.id} --otp CODE)` });
+      return;
+    }
+    const status = failure.type === 'ActionConflict' ? 'conflict' : 'failed';
+    Object.assign(state, { status, error: failure.message });
+    record({ actor: WORKFLOW_ACTOR, phase: status === 'conflict' ? 'conflict' : 'failed', actionId: action.id, target: actionTarget(action), detail: `${describeAction(action)}: ${failure.message}` });
   }
 
-  /** Reads the packages back and checks every action that ran on them. */
-  async function verify(packages: readonly string[]): Promise<void> {
-    if (packages.length === 0) return;
+  /**
+   * Reads the packages back and checks every action that ran on them. Returns the packages whose read
+   * asks for a tag move again: a tag left on a version another incident deprecated after our plan read
+   * the package (the writes are serialised, the plans are not).
+   */
+  async function verify(packages: readonly string[]): Promise<string[]> {
+    if (packages.length === 0) return [];
     const checking = (name: string) => view.actions.filter((a) => a.status === 'done' && actionPackage(a.action) === name).map((a) => a.action);
     const read = await Promise.all(packages.filter((name) => name !== ACCOUNT_LANE).map((name) => inLane(name, () => readFacts(name, checking(name)))));
     const factsOf = new Map(read.filter((f): f is PackageFacts => f !== null).map((f) => [f.name, f]));
@@ -227,6 +299,9 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       }
       record({ actor: WORKFLOW_ACTOR, phase: holds ? 'verified' : 'verify-failed', actionId: state.action.id, target: actionTarget(state.action), detail: `${describeAction(state.action)}: ${holds ? 'read back in place' : 'read back: not in place'}` });
     }
+    if (factsOf.size === 0 || !patched(PACKAGE_WRITERS_PATCH)) return [];
+    const again = planPlaybook({ ...compromise, releases: compromise.releases.filter((r) => factsOf.has(r.name)) }, [...factsOf.values()], policy, new Date(Date.now()));
+    return [...new Set(again.actions.filter((a) => a.kind === 'dist-tag' && a.gate === 'auto').map((a) => actionPackage(a)!))];
   }
 
   function settle(): void {
@@ -311,19 +386,18 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     // Tags first within a package: a fresh `npm install` stops resolving to a bad release at once.
     const order = (s: ActionState) => (s.action.kind === 'dist-tag' ? 0 : 1);
     await Promise.all(
-      [...byPackage].map(([key, list]) => inLane(key, async () => {
-        for (const state of [...list].sort((a, b) => order(a) - order(b))) await execute(state);
-      })),
+      [...byPackage].map(([key, list]) => inLane(key, () => executeAll(key, [...list].sort((a, b) => order(a) - order(b))), writesThroughWriters(key) ? 'unbounded' : 'bounded')),
     );
     const conflicted = replans < MAX_REPLANS ? [...byPackage.keys()].filter((key) => byPackage.get(key)!.some((s) => s.status === 'conflict')) : [];
     // Packages planned again are read back by that round; every other one is read back here.
-    if (conflicted.length > 0) await replan(conflicted, replans + 1);
-    await verify([...byPackage.keys()].filter((key) => !conflicted.includes(key)));
+    if (conflicted.length > 0) await replan(conflicted, replans + 1, 'a dist-tag moved, or its new version was deprecated, since our read');
+    const exposed = await verify([...byPackage.keys()].filter((key) => !conflicted.includes(key)));
+    if (exposed.length > 0 && replans < MAX_REPLANS) await replan(exposed, replans + 1, 'a dist-tag is on a version this incident deprecates (moved there since our read)');
   }
 
   /** Someone moved a tag since our read: read those packages again and plan their tag moves anew. */
-  async function replan(packages: string[], round: number): Promise<void> {
-    record({ actor: WORKFLOW_ACTOR, phase: 'planned', detail: `a dist-tag of ${packages.join(', ')} moved since our read: reading again and planning those tags anew (round ${round})` });
+  async function replan(packages: string[], round: number, cause: string): Promise<void> {
+    record({ actor: WORKFLOW_ACTOR, phase: 'planned', detail: `${packages.join(', ')}: ${cause}: reading again and planning those tags anew (round ${round})` });
     const fresh = (await Promise.all(packages.map((name) => inLane(name, () => readFacts(name))))).filter((f): f is PackageFacts => f !== null);
     const plan = planPlaybook({ ...compromise, releases: compromise.releases.filter((r) => packages.includes(r.name)) }, fresh, policy, new Date(Date.now()));
     const added: ActionState[] = [];
@@ -338,7 +412,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     for (const state of view.actions) if (state.status === 'conflict' && packages.includes(actionPackage(state.action) ?? '')) state.status = 'skipped';
     await runAutomatic(added, round);
     // A package the new plan has nothing more for (the tag was moved somewhere safe) is read back too.
-    await verify(packages.filter((name) => !added.some((a) => actionPackage(a.action) === name)));
+    const exposed = await verify(packages.filter((name) => !added.some((a) => actionPackage(a.action) === name)));
+    if (exposed.length > 0 && round < MAX_REPLANS) await replan(exposed, round + 1, 'a dist-tag is still on a version this incident deprecates');
   }
 
   async function runApproved(): Promise<void> {
@@ -353,8 +428,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
           const held = password === undefined ? undefined : passwords.get(password);
           const usable = held && held.until > Date.now() && held.uses < policy.otp.actionsPerWindow ? held : undefined;
           if (usable) usable.uses += 1;
-          await execute(state, state.action.otp ? usable?.secret : undefined);
-        });
+          await executeAll(key, [state], state.action.otp ? usable?.secret : undefined);
+        }, writesThroughWriters(key) ? 'unbounded' : 'bounded');
       }),
     );
     await verify([...touched]);
@@ -378,14 +453,15 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       const key = actionPackage(step) ?? ACCOUNT_LANE;
       touched.add(key);
       await inLane(key, async () => {
-        try {
-          const outcome = await npm.runNpmAction(step, step.otp ? password : undefined);
+        const secret = step.otp ? password : undefined;
+        const result = writesThroughWriters(key) ? (await runThroughWriter(key, [step], secret)).get(step.id)! : await runDirectly(step, secret);
+        if ('outcome' in result) {
           state.status = 'undone';
-          record({ actor: requestedBy.by, phase: 'rolled-back', actionId: state.action.id, target: actionTarget(step), before: outcome.before, after: outcome.after, detail: describeAction(step) });
-        } catch (err) {
-          record({ actor: WORKFLOW_ACTOR, phase: 'failed', actionId: state.action.id, target: actionTarget(step), detail: `${describeAction(step)}: ${failureOf(err).message}` });
+          record({ actor: requestedBy.by, phase: 'rolled-back', actionId: state.action.id, target: actionTarget(step), before: result.outcome.before, after: result.outcome.after, detail: describeAction(step) });
+        } else {
+          record({ actor: WORKFLOW_ACTOR, phase: 'failed', actionId: state.action.id, target: actionTarget(step), detail: `${describeAction(step)}: ${result.failure.message}` });
         }
-      });
+      }, writesThroughWriters(key) ? 'unbounded' : 'bounded');
     }
     for (const state of view.actions) if (state.status === 'waiting') state.status = 'skipped';
     setStatus('rolled-back');
@@ -428,6 +504,10 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   }
 
   setHandler(compromiseReportsSignal, addReports);
+  setHandler(packageWrittenSignal, (answer) => {
+    // Only answers to requests still awaited: a late or repeated answer changes nothing.
+    if (awaitedWrites.has(answer.requestId)) writeResults.set(answer.requestId, answer.results);
+  });
   setHandler(reportCompromiseUpdate, async (incoming: CompromiseReport) => {
     addReports([incoming]);
     const wanted = requested;

@@ -2,6 +2,7 @@
 import npmFetch from 'npm-registry-fetch';
 import { z } from 'zod';
 import { escapedName, parseAnswer, registryCall, type NpmClientOptions } from './options';
+import { readPackument } from './packument';
 
 export async function readDistTags(name: string, opts: NpmClientOptions): Promise<Record<string, string>> {
   const action = `read dist-tags of ${name}`;
@@ -9,15 +10,19 @@ export async function readDistTags(name: string, opts: NpmClientOptions): Promis
   return parseAnswer(z.record(z.string(), z.string()), body, action);
 }
 
-export type TagMoveResult = { changed: boolean; before: string | null } | { conflict: true; before: string | null };
+export type TagMoveResult = { changed: boolean; before: string | null } | { conflict: true; before: string | null; deprecatedTarget?: string };
 
 /**
  * Points `tag` at `to` (null removes it), only if it is still where the plan read it (`from`, null for
  * absent): someone's move since then is left alone and reported as a conflict. npm has no atomic
  * compare-and-set; the read and the write are one round trip apart.
  */
-export async function moveDistTag(name: string, tag: string, from: string | null, to: string | null, opts: NpmClientOptions): Promise<TagMoveResult> {
-  const current = (await readDistTags(name, opts))[tag] ?? null;
+export async function moveDistTag(name: string, tag: string, from: string | null, to: string | null, opts: NpmClientOptions, guard: { refuseDeprecatedTarget?: boolean } = {}): Promise<TagMoveResult> {
+  // With the guard, the whole packument is read (one request still): it says whether `to` is deprecated.
+  const packument = guard.refuseDeprecatedTarget && to !== null ? await readPackument(name, opts) : undefined;
+  const current = (packument ? packument['dist-tags'] : await readDistTags(name, opts))[tag] ?? null;
+  const deprecated = to !== null ? packument?.versions[to]?.deprecated : undefined;
+  if (typeof deprecated === 'string' && deprecated !== '') return { conflict: true, before: current, deprecatedTarget: deprecated };
   if (current === to) return { changed: false, before: current };
   if (current !== from) return { conflict: true, before: current };
   const path = `/-/package/${escapedName(name)}/dist-tags/${encodeURIComponent(tag)}`;

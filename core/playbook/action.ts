@@ -68,7 +68,11 @@ interface ActionBase {
 export type NpmAction =
   | (ActionBase & { kind: 'deprecate'; package: string; versions: string[]; message: string; marker: string })
   /** `from` null: the tag is expected absent (a rollback putting back a tag the playbook removed). */
-  | (ActionBase & { kind: 'dist-tag'; package: string; tag: string; from: string | null; to: string | null })
+  /**
+   * `refuseDeprecatedTarget`: the move is refused, as a conflict, if `to` was deprecated since the plan
+   * read the package (another incident found it bad too); the next plan picks another version.
+   */
+  | (ActionBase & { kind: 'dist-tag'; package: string; tag: string; from: string | null; to: string | null; refuseDeprecatedTarget?: boolean })
   | (ActionBase & { kind: 'unpublish'; package: string; version: string })
   | (ActionBase & { kind: 'reject-staged'; package: string; stageId: string; version: string })
   | (ActionBase & { kind: 'revoke-trust'; package: string; trust: TrustedPublisher })

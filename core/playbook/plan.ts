@@ -140,6 +140,7 @@ export function planPlaybook(compromise: Compromise, facts: readonly PackageFact
         tag: move.tag,
         from: move.from,
         to: move.to,
+        ...(move.to !== null ? { refuseDeprecatedTarget: true } : {}),
         why: move.to === null ? `the ${move.tag} tag points at an affected version` : `${move.tag} must not install an affected version`,
       }, packageApproved);
     }

@@ -37,3 +37,35 @@ export interface PlaybookActivities {
   /** Runs one action: reads the target, writes only what differs, returns the before and after. */
   runNpmAction(action: PlaybookAction, otp?: SealedSecret): Promise<ActionOutcome>;
 }
+
+/**
+ * Writes to one package, in order, asked of the package's writer (workflows/package-writer.ts): the one
+ * workflow per package and registry that runs every incident's writes to it, one request after another,
+ * so that two incidents never interleave their read-then-write of a packument.
+ */
+export interface PackageWriteRequest {
+  /** Unique per request: a request delivered twice (a retried signal) is run once. */
+  requestId: string;
+  /** The incident (workflow id) that asks, and receives the results. */
+  incident: string;
+  registry: string;
+  name: string;
+  actions: PlaybookAction[];
+}
+
+export type PackageWriteOutcome =
+  | { actionId: string; outcome: ActionOutcome }
+  | { actionId: string; failure: { type?: string; message: string } };
+
+export interface PackageWriteResults {
+  requestId: string;
+  results: PackageWriteOutcome[];
+}
+
+export interface PackageWriterActivities {
+  /**
+   * Hands a request to the package's writer, starting the writer if none runs. The password, when the
+   * actions need one, travels alone in its own payload so that the codec seals it in the writer's history too.
+   */
+  requestPackageWrites(request: PackageWriteRequest, otp?: SealedSecret): Promise<void>;
+}
