@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE_PATH } from '../worker/bundle';
 import { workflowSource } from '../worker/index';
+import { PACKAGE_WRITERS_PATCH } from '../workflows/definitions';
 import { listHistoryFiles, readHistoryFile, HISTORIES_DIR, type RecordedExecution } from './replay/history-files';
 import { replayAll } from './replay/replay-all';
 
@@ -78,9 +79,20 @@ describe('recorded workflow histories', () => {
       const recorded = files.filter((f) => f.replace(/^.*\//, '').replace(/\.json(\.gz)?$/, '') === scenario);
       expect({ scenario, recorded: recorded.length > 0 }).toEqual({ scenario, recorded: true });
       for (const file of recorded) {
-        for (const execution of readHistoryFile(join(HISTORIES_DIR, file)).executions) expect({ file, type: execution.workflowType }).toEqual({ file, type: 'playbookWorkflow' });
+        for (const execution of readHistoryFile(join(HISTORIES_DIR, file)).executions) {
+          expect({ file, type: execution.workflowType }).toEqual({ file, type: expect.stringMatching(/^(playbookWorkflow|packageWriterWorkflow)$/) });
+        }
       }
     }
+  });
+
+  it('keep a playbook recorded since the package writers, with the writer that ran its writes', () => {
+    const executions = listHistoryFiles()
+      .filter((f) => f.endsWith('/playbook-rolled-back.json') || f.endsWith('/playbook-rolled-back.json.gz'))
+      .flatMap((f) => readHistoryFile(join(HISTORIES_DIR, f)).executions);
+    const writers = executions.filter((e) => e.workflowType === 'packageWriterWorkflow');
+    expect(writers.length).toBeGreaterThan(0);
+    expect(executions.filter((e) => e.workflowType === 'playbookWorkflow').some((e) => patchesOf(e).includes(PACKAGE_WRITERS_PATCH))).toBe(true);
   });
 
   it('replay on the shipped workflow bundle without a nondeterminism error', async () => {

@@ -60,6 +60,9 @@ export interface RollbackRequest {
 /** Undoes what can be undone, from the before-images; lists what cannot. */
 export const rollbackUpdate = defineUpdate<PlaybookView, [RollbackRequest, SealedSecret?]>('rollback');
 
+/** Selects writes through the package writers in playbookWorkflow; incidents recorded before them write themselves. */
+export const PACKAGE_WRITERS_PATCH = 'package-writers';
+
 /** A request for writes to one package, to that package's writer; the password (if any) sealed, alone. */
 export const packageWriteSignal = defineSignal<[PackageWriteRequest, SealedSecret?]>('packageWrite');
 /** The writer's answer to the incident that asked: one outcome or failure per action, in order. */

@@ -29,6 +29,7 @@ import {
   approveUpdate,
   closeSignal,
   compromiseReportsSignal,
+  PACKAGE_WRITERS_PATCH,
   packageWrittenSignal,
   playbookQuery,
   rejectUpdate,
@@ -82,8 +83,6 @@ const writers = proxyActivities<PackageWriterActivities>({
   retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 20 },
 });
 
-/** Selects writes through the package writers; incidents recorded before them write themselves. */
-export const PACKAGE_WRITERS_PATCH = 'package-writers';
 /** A writer that has not answered by then is taken as lost: its actions fail, and a person or the next pass reads again. */
 const WRITER_ANSWER_TIMEOUT_MS = 30 * 60 * 1000;
 
