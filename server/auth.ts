@@ -130,13 +130,15 @@ export class UiUsers {
   }
 
   private async limited<T>(work: () => Promise<T>): Promise<T> {
+    // A finished check hands its slot to the next in line, so no newcomer slips in between.
     if (this.checking >= CONCURRENT_CHECKS) await new Promise<void>((resolve) => this.queue.push(resolve));
-    this.checking++;
+    else this.checking++;
     try {
       return await work();
     } finally {
-      this.checking--;
-      this.queue.shift()?.();
+      const next = this.queue.shift();
+      if (next) next();
+      else this.checking--;
     }
   }
 }
