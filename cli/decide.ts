@@ -5,6 +5,7 @@ import { userInfo } from 'node:os';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { oneCleanLine } from '../core/plan';
 import type { SealedSecret } from '../core/playbook/ports';
+import { sealOneTimePassword } from '../app/one-time-password';
 import type { PlaybookView } from '../core/playbook/view';
 import { printable } from '../core/spec';
 import { approvalRefusedSignal, approveUpdate, rejectUpdate, rollbackUpdate, type ApprovalRequest } from '../workflows/definitions';
@@ -60,7 +61,7 @@ function refusal(err: WorkflowUpdateFailedError): string {
 
 export async function decide(client: Client, input: DecisionInput, json: boolean, output: Output): Promise<number> {
   const handle = client.workflow.getHandle(input.incident);
-  const secret: SealedSecret | undefined = input.otp ? { sealed: 'quarantine-secret/v1', value: input.otp } : undefined;
+  const secret: SealedSecret | undefined = input.otp ? sealOneTimePassword(input.otp) : undefined;
   const ask: ApprovalRequest = { actionIds: input.actionIds, by: input.by, ...(input.note ? { note: input.note } : {}), ...(input.hostsSwept ? { hostsSwept: true } : {}) };
   let view: PlaybookView;
   try {

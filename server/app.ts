@@ -8,6 +8,7 @@ import sjson from 'secure-json-parse';
 import { AlertRejection, type NormalizedAlert } from '../core/alert';
 import { isContainmentRoute, routeAlert } from '../core/intake';
 import type { ParsedDelivery } from '../core/alerts/parse-result';
+import { approvalsPlugin, type ApprovalsOptions } from './approvals';
 import { deliveryLimitProblem, type Drainer } from './drainer';
 import type { ENDPOINTS, EndpointName } from './endpoints';
 import type { IncidentIndex } from './incident-index';
@@ -32,6 +33,8 @@ export interface IntakeDeps {
   drainer: Drainer;
   /** What POST /v1/sboms hands SBOMs to (server/sbom-ingest.ts); without it the route is not served. */
   sboms?: SbomIngester;
+  /** Decisions over /api (server/approvals.ts); without users they answer 503 and say how to turn them on. */
+  approvals?: ApprovalsOptions;
   logger?: boolean | Record<string, unknown>;
   /** The process's event-loop delay and GC pauses since the last /readyz (reading resets them). */
   runtimeTimings?: () => Record<string, unknown>;
@@ -63,10 +66,21 @@ export function bodyDeliveryKey(source: string, bodySha256: string): string {
   return `${source}-body:${bodySha256}`;
 }
 
+/**
+ * Never written to a log, whatever a log line is later given: credentials and one-time passwords. No
+ * line logs a request's headers or body today; this holds should one start to.
+ */
+export const REDACTED_LOG_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'otp', '*.otp', 'password', '*.password'];
+
+function loggerOptions(logger: IntakeDeps['logger']): boolean | Record<string, unknown> {
+  if (!logger) return false;
+  return { redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' }, ...(logger === true ? {} : logger) };
+}
+
 export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
   const { config, journal, index, drainer } = deps;
   const app = Fastify({
-    logger: deps.logger ?? false,
+    logger: loggerOptions(deps.logger),
     // One line per delivery (accepted, rejected or ignored, with its delivery id) instead of three.
     disableRequestLogging: true,
     bodyLimit: config.bodyLimit,
@@ -199,5 +213,7 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
     });
   }
   if (deps.sboms) registerSbomRoute(app, { ingester: deps.sboms, bodyLimit: config.sbomBodyLimit ?? DEFAULT_SBOM_BODY_LIMIT });
+  // Encapsulated: its authentication, content-type rule and error handler stay on its own routes.
+  app.register(approvalsPlugin, { prefix: '/api', ...deps.approvals });
   return app;
 }

@@ -2,13 +2,15 @@
 import { standardWebhookKey } from '../core/alerts/signatures';
 import validatePackageName from 'validate-npm-package-name';
 import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY } from '../core/registry-url';
-import { defaultDataDir } from '../store/paths';
+import { defaultDataDir, secretKeyFile } from '../store/paths';
+import { secretCodecKey } from '../worker/secret-codec';
 import { TASK_QUEUE } from '../workflows/definitions';
 import type { IntakeConfig } from './app';
 import { DEFAULT_SBOM_BODY_LIMIT } from './sboms';
 import { DEFAULT_SIGNALS_PER_SECOND } from './drainer';
 import { policyFromEnv } from '../app/policy';
 import type { Policy } from '../core/playbook/policy';
+import { parseUiUsers, type UiUsers } from './auth';
 
 export interface ServeConfig extends IntakeConfig {
   host: string;
@@ -19,6 +21,24 @@ export interface ServeConfig extends IntakeConfig {
   signalsPerSecond: number;
   /** The containment policy playbook incidents start under (QUARANTINE_POLICY, else the safe default). */
   policy?: Policy;
+  /** Decisions over the API (server/approvals.ts): on only when QUARANTINE_UI_USERS names someone. */
+  ui?: UiConfig;
+}
+
+export interface UiConfig {
+  users: UiUsers;
+  /** Seals one-time passwords before they leave the server: the key the worker holds (QUARANTINE_SECRET_KEY). */
+  secretKey: Buffer;
+}
+
+/**
+ * QUARANTINE_UI_USERS, split like the webhook secrets (commas, or one pair per line); unset or empty,
+ * the API's decisions are off and the rest of the server runs as before.
+ */
+export function uiConfigFromEnv(env: NodeJS.ProcessEnv): UiConfig | undefined {
+  const entries = secretList(env.QUARANTINE_UI_USERS);
+  if (entries.length === 0) return undefined;
+  return { users: parseUiUsers(entries), secretKey: secretCodecKey(env, secretKeyFile(env)) };
 }
 
 function positive(name: string, value: string | undefined, fallback: number): number {
@@ -111,5 +131,6 @@ export function serveConfigFromEnv(env: NodeJS.ProcessEnv, port?: number): Serve
     sbomBodyLimit: positive('QUARANTINE_SBOM_BODY_LIMIT', env.QUARANTINE_SBOM_BODY_LIMIT, DEFAULT_SBOM_BODY_LIMIT),
     signalsPerSecond: positive('QUARANTINE_DRAIN_SIGNALS_PER_SECOND', env.QUARANTINE_DRAIN_SIGNALS_PER_SECOND, DEFAULT_SIGNALS_PER_SECOND),
     policy: policyFromEnv(env),
+    ui: uiConfigFromEnv(env),
   };
 }

@@ -8,6 +8,8 @@ import { bodyDeliveryKey, buildIntakeServer } from './app';
 import type { ServeConfig } from './config';
 import { DeadLetters, Drainer, type PendingEntry } from './drainer';
 import { ENDPOINTS } from './endpoints';
+import type { ApprovalsOptions } from './approvals';
+import { SealedSecretCodec } from '../worker/secret-codec';
 import { IncidentIndex, type IndexSnapshot } from './incident-index';
 import { Journal, type JournalDisk } from './journal';
 import { startSbomIngester } from './sbom-ingest';
@@ -55,14 +57,31 @@ export async function startIntake(config: ServeConfig, options: IntakeOptions = 
 
   let connection: Connection | undefined;
   let client = options.client;
+  let temporalAddress: string | undefined;
   if (!client) {
     const { connectionOptions, namespace = 'default' } = loadClientConnectConfig();
+    temporalAddress = connectionOptions.address ?? 'localhost:7233';
     connection = await Connection.connect(connectionOptions);
     client = new Client({ connection, namespace });
   }
+  // Decisions go through a client of their own over the same connection: its codec seals the one-time
+  // passwords they carry, as the CLI's does, so Temporal's history holds them encrypted.
+  const approvals: ApprovalsOptions = config.ui
+    ? {
+        users: config.ui.users,
+        client: new Client({ connection: client.connection, namespace: client.options.namespace, dataConverter: { payloadCodecs: [new SealedSecretCodec(config.ui.secretKey)] } }),
+        ...(temporalAddress ? { temporal: { address: temporalAddress, namespace: client.options.namespace } } : {}),
+      }
+    : {};
   const drainer = new Drainer({ client, journal, deadLetters, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, policy: config.policy, log });
   const runtime = watchRuntime();
-  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, sboms, logger: options.logger ?? false, runtimeTimings: runtime.read });
+  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, sboms, approvals, logger: options.logger ?? false, runtimeTimings: runtime.read });
+  if (config.ui) {
+    app.log.info({ users: config.ui.users.names.length }, 'decisions over /api/incidents/:id/approve|reject|rollback: on, for the users of QUARANTINE_UI_USERS');
+    if (!isLoopback(config.host)) app.log.warn('HTTP Basic passwords travel in clear over http: serve /api behind a TLS proxy when HOST is not this machine');
+  } else {
+    app.log.info('decisions over /api are off: set QUARANTINE_UI_USERS to turn them on');
+  }
   drainer.start();
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -81,6 +100,10 @@ export async function startIntake(config: ServeConfig, options: IntakeOptions = 
       await connection?.close();
     },
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /**
