@@ -1,6 +1,5 @@
 // `quarantine affected`: which of our releases an alert reaches, answered from the release index
 // (SBOMs and provenance in QUARANTINE_DATA_DIR). Reads only; it never contains anything.
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import sjson from 'secure-json-parse';
 import * as semver from 'semver';
@@ -14,6 +13,7 @@ import { openReleaseIndex } from '../store/sqlite-store';
 import { releaseIndexFile } from '../store/paths';
 import { buildVex, type VexVulnerability } from '../core/vex';
 import type { Output } from './contain';
+import { FileInputError, readBoundedFile } from './files';
 import { terminalSafe } from './render';
 
 export const AFFECTED_USAGE = `usage:
@@ -44,29 +44,6 @@ export function componentQueryFromSpec(spec: string): ComponentQuery {
     throw new UsageError(`"${printable(range)}" is not a version or semver range`);
   }
   return { name, versions: [], ranges: [range], osvRanges: [] };
-}
-
-/**
- * Reads a regular file of at most `limit` bytes, checked before reading: a FIFO, a device or a huge
- * file is refused instead of blocking or filling memory. O_NONBLOCK keeps the open of a FIFO from
- * waiting for a writer; it changes nothing for a regular file.
- */
-function readBoundedFile(file: string, limit: number): string {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`${printable(file)}: ${code === 'ENOENT' ? 'no such file' : printable((err as Error).message)}`);
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new UsageError(`${printable(file)}: not a regular file`);
-    if (stat.size > limit) throw new UsageError(`${printable(file)}: larger than ${limit} bytes`);
-    return readFileSync(fd, 'utf8');
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function componentQueriesFromOsv(file: string): { queries: ComponentQuery[]; ids: string[] } {
@@ -161,7 +138,7 @@ export async function affectedCommand(argv: string[], output: Output, env: NodeJ
       index.close();
     }
   } catch (err) {
-    if (err instanceof UsageError || err instanceof QueryError || (err instanceof TypeError && 'code' in err)) {
+    if (err instanceof UsageError || err instanceof FileInputError || err instanceof QueryError || (err instanceof TypeError && 'code' in err)) {
       output.err(`quarantine affected: ${terminalSafe(err.message)}\n${AFFECTED_USAGE}`);
       return 2;
     }

@@ -16,6 +16,11 @@ usage:
       them, read the registry back; your command approves exactly these releases, and what else the
       policy gates (passwords, unpublish, revocations) waits for \`quarantine approve\`. --plan reads
       and prints the whole plan with its gates and the one-time passwords it needs, and writes nothing
+  quarantine --osv <file|folder> [--reason TEXT] [--registry URL] [--plan] [--json]
+      the same from OSV records (a file, or a folder of *.json): one incident, named by the records' ids
+      as the intake names it, for the exact releases of ours (QUARANTINE_OWNED_PACKAGES) they name,
+      bounded ranges resolved against the registry; a range that names no release in particular
+      (introduced "0", no end) is shown and held for a person; packages not ours are listed, left alone
   quarantine <incident id>
       report on an incident opened before the playbook (incident-…): approves what it holds
   quarantine list [--status STATUS] [--json]
@@ -86,6 +91,7 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
         note: { type: 'string' },
         'hosts-swept': { type: 'boolean', default: false },
         status: { type: 'string' },
+        osv: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -95,8 +101,13 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
   }
   const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
+  const osvPath = values.osv;
+  if (osvPath !== undefined && positionals.length > 0) {
+    output.err('quarantine: --osv takes the releases from the records: name no release or command beside it');
+    return 2;
+  }
   const { TASK_QUEUE } = await import('../workflows/definitions');
-  if (values.help || command === undefined || command === 'help') {
+  if (values.help || (command === undefined && osvPath === undefined) || command === 'help') {
     (command === undefined && !values.help ? output.err : output.out)(usage(TASK_QUEUE));
     return command === undefined && !values.help ? 2 : 0;
   }
@@ -202,18 +213,30 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
   let incident: string;
   let candidates: string[] = [];
   let legacy: IncidentRequest | undefined;
-  let onCall: ReturnType<(typeof import('./report'))['onCallRequestFor']> | undefined;
+  let onCall: import('./report').OnCallRequest | undefined;
   try {
-    if (takesIncident) {
+    if (osvPath !== undefined) {
+      const { policyFromEnv } = await import('../app/policy');
+      const prepared = await (await import('./osv')).osvOnCallRequest({ path: osvPath, env, registry, reason: values.reason, planOnly: values.plan || values['dry-run'], policy: policyFromEnv(env) });
+      if (!values.json) output.out(prepared.text);
+      if (!prepared.built) {
+        // Nothing of ours named exactly: nothing starts. A held range still needs a person: not contained.
+        const held = prepared.containment.overBroad.length > 0;
+        if (values.json) output.out(JSON.stringify({ incident: null, status: 'nothing to contain', contained: !held, osv: { ...prepared.containment, skipped: prepared.skipped } }));
+        return held ? 1 : 0;
+      }
+      onCall = prepared.built;
+      incident = onCall.incident;
+    } else if (takesIncident) {
       candidates = (await import('./timeline')).incidentIdsFromArgument(rest[0]!, registry);
       incident = candidates[0]!;
-    } else if (rest.length === 0 && (await import('./report')).isLegacyIncidentId(command)) {
+    } else if (command !== undefined && rest.length === 0 && (await import('./report')).isLegacyIncidentId(command)) {
       // An incident of the containment type that came before the playbook: reporting its id approves it, as it always did.
       legacy = (await import('./contain')).incidentRequestFor({ spec: command, reason: values.reason, registry, dryRun: values['dry-run'] });
       incident = legacy.incident;
     } else {
       const { policyFromEnv } = await import('../app/policy');
-      onCall = (await import('./report')).onCallRequestFor({ specs: [command, ...rest], reason: values.reason, registry, planOnly: values.plan || values['dry-run'], policy: policyFromEnv(env) });
+      onCall = (await import('./report')).onCallRequestFor({ specs: positionals, reason: values.reason, registry, planOnly: values.plan || values['dry-run'], policy: policyFromEnv(env) });
       incident = onCall.incident;
     }
   } catch (err) {

@@ -28,8 +28,17 @@ export interface OnCallOptions {
 /** At most this many releases in one command: beyond it, an OSV file or the intake is the tool. */
 export const MAX_RELEASES_PER_COMMAND = 500;
 
+/** An on-call command's incident, validated before anything connects. */
+export interface OnCallRequest {
+  incident: string;
+  request: PlaybookRequest;
+  first: CompromiseReport;
+  /** What the OSV records said (`--osv`): printed with the outcome. */
+  osv?: unknown;
+}
+
 /** Validates every spec and builds the incident before anything connects; throws a one-line error. */
-export function onCallRequestFor(options: OnCallOptions): { incident: string; request: PlaybookRequest; first: CompromiseReport } {
+export function onCallRequestFor(options: OnCallOptions): OnCallRequest {
   if (options.specs.length === 0) throw new InvalidSpecError('name at least one release: quarantine <name>@<version>...');
   if (options.specs.length > MAX_RELEASES_PER_COMMAND) throw new InvalidSpecError(`at most ${MAX_RELEASES_PER_COMMAND} releases in one command; use quarantine --osv for more`);
   const byName = new Map<string, string[]>();
@@ -40,18 +49,40 @@ export function onCallRequestFor(options: OnCallOptions): { incident: string; re
     byName.set(release.name, versions);
   }
   const releases = [...byName].map(([name, versions]) => ({ name, versions }));
-  const reason = oneCleanLine(options.reason ?? DEFAULT_REASON);
+  return onCallRequest({ ...options, incident: compromiseId(options.registry, releases, options.planOnly), releases });
+}
+
+export interface OnCallFields {
+  incident: string;
+  registry: string;
+  releases: { name: string; versions: string[] }[];
+  reason?: string;
+  planOnly: boolean;
+  policy: Policy;
+  /** Advisory ids the report comes with (the deprecation message names the strict ones). */
+  advisories?: string[];
+  /** Ranges beside the releases that name no release in particular: holds, for a person. */
+  overBroad?: string[];
+  osv?: unknown;
+}
+
+/** The incident an on-call command starts or joins: its report approves exactly `releases`. */
+export function onCallRequest(fields: OnCallFields): OnCallRequest {
+  const reason = oneCleanLine(fields.reason ?? DEFAULT_REASON);
   if (!reason) throw new InvalidSpecError('--reason is empty');
-  const incident = compromiseId(options.registry, releases, options.planOnly);
+  const { incident, registry, releases } = fields;
+  const advisories = fields.advisories ?? [];
+  const overBroad = fields.overBroad ?? [];
   const report: Report = { reportId: randomUUID(), requestedBy: `cli:${userInfo().username}`, reason, at: new Date().toISOString() };
-  const first: CompromiseReport = { report, releases };
+  // The holds go with the report too: an incident already open (the intake's, for the same advisory) takes them from it.
+  const first: CompromiseReport = { report, releases, ...(advisories.length > 0 ? { advisories } : {}), ...(overBroad.length > 0 ? { overBroad } : {}) };
   const request: PlaybookRequest = {
-    compromise: { incident, registry: options.registry, trigger: 'on-call', severity: 'critical', releases, advisories: [], approvedReleases: [], reason },
-    policy: options.policy,
+    compromise: { incident, registry, trigger: 'on-call', severity: 'critical', releases, advisories, approvedReleases: [], reason, ...(overBroad.length > 0 ? { overBroad } : {}) },
+    policy: fields.policy,
     first,
-    ...(options.planOnly ? { planOnly: true } : {}),
+    ...(fields.planOnly ? { planOnly: true } : {}),
   };
-  return { incident, request, first };
+  return { incident, request, first, ...(fields.osv === undefined ? {} : { osv: fields.osv }) };
 }
 
 function eventLine(event: AuditEvent): string {
@@ -85,7 +116,7 @@ export function isContainedView(view: PlaybookView): boolean {
   return view.status === 'contained' || view.status === 'verified';
 }
 
-export async function reportOnCall(client: Client, built: ReturnType<typeof onCallRequestFor>, options: FollowOptions, output: Output): Promise<number> {
+export async function reportOnCall(client: Client, built: OnCallRequest, options: FollowOptions, output: Output): Promise<number> {
   let deadlineTimer: NodeJS.Timeout | undefined;
   const deadline = new Promise<undefined>((resolve) => {
     deadlineTimer = setTimeout(() => resolve(undefined), options.waitMs);
@@ -106,6 +137,7 @@ export async function reportOnCall(client: Client, built: ReturnType<typeof onCa
   const finished = Promise.race([outcome, deadline]);
   finished.catch(() => undefined);
 
+  const osv = built.osv === undefined ? {} : { osv: built.osv };
   let runId: string | undefined;
   let printed = 0;
   let view: PlaybookView | undefined;
@@ -125,13 +157,13 @@ export async function reportOnCall(client: Client, built: ReturnType<typeof onCa
   }
   if (view === undefined) {
     const reason = `no outcome after ${options.waitMs} ms; the incident goes on`;
-    if (options.json) output.out(JSON.stringify({ incident: built.incident, workflowId: built.incident, ...(runId ? { runId } : {}), status: 'unknown', error: reason }));
+    if (options.json) output.out(JSON.stringify({ incident: built.incident, workflowId: built.incident, ...(runId ? { runId } : {}), status: 'unknown', error: reason, ...osv }));
     else output.err(`incident ${terminalSafe(built.incident)}: ${reason}; follow it with \`quarantine timeline ${terminalSafe(built.incident)}\``);
     return 3;
   }
   const isNew = view.reports[0]?.reportId === built.first.report.reportId;
   if (options.json) {
-    output.out(JSON.stringify({ ...view, workflowId: view.incident, runId, new: isNew, contained: isContainedView(view) }));
+    output.out(JSON.stringify({ ...view, workflowId: view.incident, runId, new: isNew, contained: isContainedView(view), ...osv }));
   } else {
     for (const event of view.events.filter((e) => e.seq > printed)) output.err(eventLine(event));
     if (!isNew) output.err(`joined the existing incident (first reported by ${terminalSafe(view.reports[0]?.requestedBy ?? 'unknown')})`);

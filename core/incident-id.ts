@@ -66,3 +66,34 @@ export function packageWriterId(registry: string, name: string): string {
   const shown = name.length <= NAME_IN_ID ? name : `${name.slice(0, NAME_IN_ID)}~${sha256(name).slice(0, 12)}`;
   return `package-writer-${shown}-${digest}`;
 }
+
+/** Advisory ids that are safe and meaningful in an incident id as they are. */
+const READABLE_ADVISORY_ID = /^(MAL-\d{4}-\d{1,10}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|CVE-\d{4}-\d{4,10})$/;
+
+const hash8 = (text: string): string => sha256(text).slice(0, 8);
+
+const advisoryInId = (source: string, advisoryId: string): string =>
+  READABLE_ADVISORY_ID.test(advisoryId) ? advisoryId : `${source}-${hash8(`${source}|${advisoryId}`)}`;
+
+/**
+ * The playbook incident of the compromise one advisory reports, `compromise-<id>-<hash>`: the intake
+ * names an alert's incident so, and `quarantine --osv` a record's, so that both meet in it. Any other
+ * id than a MAL-, GHSA- or CVE- one is hashed with its source (a scanner's ids are free text).
+ */
+export function advisoryCompromiseId(registry: string, source: string, advisoryId: string, planOnly = false): string {
+  // The intake hashed the normalised registry URL as it is since its first playbook incident: kept so.
+  return `compromise-${advisoryInId(source, advisoryId)}-${hash8(registry)}${planOnly ? '-plan' : ''}`;
+}
+
+/**
+ * One incident for several advisories (`quarantine --osv <folder>`), whatever order they come in; for
+ * one advisory, its own incident (advisoryCompromiseId).
+ */
+export function advisoriesCompromiseId(registry: string, source: string, advisoryIds: readonly string[], planOnly = false): string {
+  const ids = [...new Set(advisoryIds)].sort();
+  const first = ids[0];
+  if (first === undefined) throw new Error('a compromise names at least one advisory');
+  if (ids.length === 1) return advisoryCompromiseId(registry, source, first, planOnly);
+  const digest = sha256(`${registry} ${source} ${ids.join(' ')}`).slice(0, 12);
+  return `compromise-${advisoryInId(source, first)}-and-${ids.length - 1}-more-${digest}${planOnly ? '-plan' : ''}`;
+}

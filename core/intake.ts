@@ -13,7 +13,7 @@ import * as semver from 'semver';
 import type { AffectedPackage, NormalizedAlert } from './alert';
 import type { AffectedRelease, BlastRadius, BuildQuery, ComponentQuery } from './blast-radius';
 import type { IncidentRequest, Report } from './incident';
-import { incidentId } from './incident-id';
+import { advisoryCompromiseId, incidentId } from './incident-id';
 import { oneCleanLine } from './plan';
 import type { CompromiseReport, PlaybookStart } from './playbook/plan';
 import type { Trigger } from './playbook/policy';
@@ -141,16 +141,12 @@ export function routeAlert(alert: NormalizedAlert, context: RoutingContext): Rou
   })];
 }
 
-/** Advisory ids that are safe and meaningful in an incident id as they are. */
-const READABLE_ID = /^(MAL-\d{4}-\d{1,10}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|CVE-\d{4}-\d{4,10})$/;
-
 /**
  * One playbook incident for the compromise an alert reports: named by the alert's id (its aliases, a
  * GHSA for a MAL id, join it in the index), holding every release of ours the alert names exactly.
  */
 function compromiseRoute(alert: NormalizedAlert, packages: readonly AffectedPackage[], report: Report, context: RoutingContext): Route {
-  const name = READABLE_ID.test(alert.sourceId) ? alert.sourceId : `${alert.source}-${hash8(`${alert.source}|${alert.sourceId}`)}`;
-  const incident = `compromise-${name}-${hash8(context.registry)}`;
+  const incident = advisoryCompromiseId(context.registry, alert.source, alert.sourceId);
   const releases = packages.map((pkg) => ({ name: pkg.name, versions: [...new Set(pkg.versions)].sort(semver.compare) }));
   const advisories = [alert.sourceId, ...alert.aliases];
   const compromise: CompromiseReport = { report, releases, advisories };

@@ -469,7 +469,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   setHandler(playbookQuery, () => view);
   /** Takes reports once each: records them, adds their releases, and asks for a pass when one may write. */
   function addReports(reports: readonly CompromiseReport[]): void {
-    for (const { report: incoming, releases, advisories, tokens } of reports) {
+    for (const { report: incoming, releases, advisories, tokens, overBroad } of reports) {
       // Redelivered reports (a retried signal, a replayed intake queue) carry the same id.
       if ((view.recentReportIds ?? []).includes(incoming.reportId)) continue;
       const report = compactReport(incoming);
@@ -481,6 +481,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       const grew = mergeReleases(compromise, releases);
       compromise.advisories = [...new Set([...compromise.advisories, ...(advisories ?? []), ...(report.alert ? [report.alert.sourceId, ...report.alert.aliases] : [])])];
       compromise.tokens = [...new Set([...(compromise.tokens ?? []), ...(tokens ?? [])])];
+      if (overBroad && overBroad.length > 0) compromise.overBroad = [...new Set([...(compromise.overBroad ?? []), ...overBroad])];
       const authorises = reportAuthorizesWrites(report);
       const onCall = isOnCallReport(report);
       if (onCall) {

@@ -39,6 +39,8 @@ export interface CompromiseReport {
   advisories?: string[];
   /** Keys of npm tokens the report says leaked. */
   tokens?: string[];
+  /** Ranges it names beside its releases that name no release in particular (Compromise.overBroad). */
+  overBroad?: string[];
 }
 
 /** What starts a playbook incident, as the intake journals it (the policy is added when it is sent). */
@@ -96,6 +98,9 @@ export function planPlaybook(compromise: Compromise, facts: readonly PackageFact
     }
   }
   const incidentHeld = holds.length > 0;
+  // A command that approves every exact release still approves no over-broad range beside them: that
+  // stays a person's, shown as a hold, while the releases it named are contained.
+  if (approvedAll) for (const reason of compromise.overBroad ?? []) holds.push({ reason });
   const message = deprecationMessage(incident, { advisories: compromise.advisories, ...(compromise.reason ? { reason: compromise.reason } : {}) });
   const marker = incidentMarker(incident);
 
