@@ -54,7 +54,7 @@ export function createWorker({ connection, namespace, config, overrides }: Creat
       ...createRegistryActivities(config.credentials),
       ...createPlaybookActivities({ credentials: config.credentials, ...config.playbook }),
       ...createReleaseIndexActivities({ index, provenance }),
-      ...createIncidentActivities(client, config.taskQueue),
+      ...createIncidentActivities(client, config.taskQueue, config.policy),
     },
     ...overrides,
   });
