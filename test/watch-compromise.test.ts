@@ -10,12 +10,15 @@ import { join } from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { compromiseIncidentId } from '../core/intake';
 import { incidentMarker } from '../core/plan';
+import { DEFAULT_POLICY } from '../core/playbook/policy';
 import { parsePolicy } from '../core/playbook/policy-file';
+import { printable } from '../core/spec';
 import type { PlaybookView } from '../core/playbook/view';
 import { startIntake, type RunningIntake } from '../server/index';
 import type { LocalRegistry } from '../stack/registry';
 import { playbookQuery } from '../workflows/definitions';
 import { watchQuery, type WatchView } from '../workflows/watch-incident';
+import { workerConfigFromEnv } from '../worker/config';
 import { incidentsOn, intakeConfig, sendStandard } from './helpers/intake';
 import { ingestFixtureSboms, npmCli, npmView, pollUntil, runCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
@@ -217,5 +220,30 @@ describe('a dependency compromise is contained in one playbook incident', () => 
       expect(await exists(compromiseIncidentId({ source: 'generic', sourceId: id }, registry.url))).toBe(false);
       await untouched();
     });
+  });
+});
+
+describe('the worker reads the containment policy its watch incidents contain under', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'quarantine-worker-policy-'));
+
+  it('takes QUARANTINE_POLICY, and the safe default without it', () => {
+    const file = join(dir, 'strict.json');
+    writeFileSync(file, JSON.stringify(POLICY));
+    expect(workerConfigFromEnv({ QUARANTINE_POLICY: file, QUARANTINE_DATA_DIR: dir }).policy).toEqual(parsePolicy(POLICY));
+    expect(workerConfigFromEnv({ QUARANTINE_DATA_DIR: dir }).policy).toEqual(DEFAULT_POLICY);
+  });
+
+  it('refuses to start on a bad policy file, naming the file and the field, before it connects and without the token', async () => {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ version: 1, triggers: { malware: { actions: { unpublish: 'auto' } } } }));
+    const token = 'npm_policyTestToken0123456789abcdefghijkl';
+    // Port 1: nothing listens, so an answer about Temporal would mean it tried to connect first.
+    const result = await runCli(['worker'], { QUARANTINE_POLICY: file, QUARANTINE_DATA_DIR: dir, NPM_TOKEN: token, TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([`quarantine worker: QUARANTINE_POLICY=${file}: policy triggers.malware.actions.unpublish: unpublish always waits for a person; use ${printable('"approval" or "off"')}`]);
+    expect(result.stdout + result.stderr).not.toContain(token);
+    const missing = await runCli(['worker'], { QUARANTINE_POLICY: join(dir, 'absent.json'), QUARANTINE_DATA_DIR: dir, TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe(`quarantine worker: QUARANTINE_POLICY=${join(dir, 'absent.json')}: no such file`);
   });
 });
