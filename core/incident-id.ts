@@ -68,7 +68,7 @@ export function packageWriterId(registry: string, name: string): string {
 }
 
 /** Advisory ids that are safe and meaningful in an incident id as they are. */
-const READABLE_ADVISORY_ID = /^(MAL-\d{4}-\d{1,10}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|CVE-\d{4}-\d{4,10})$/;
+export const READABLE_ADVISORY_ID = /^(MAL-\d{4}-\d{1,10}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|CVE-\d{4}-\d{4,10})$/;
 
 const hash8 = (text: string): string => sha256(text).slice(0, 8);
 

@@ -12,11 +12,11 @@ import { createHash } from 'node:crypto';
 import * as semver from 'semver';
 import type { AffectedPackage, NormalizedAlert } from './alert';
 import type { AffectedRelease, BlastRadius, BuildQuery, ComponentQuery } from './blast-radius';
-import type { IncidentRequest, Report } from './incident';
-import { advisoryCompromiseId, incidentId } from './incident-id';
+import type { AlertSummary, IncidentRequest, Report } from './incident';
+import { advisoryCompromiseId, incidentId, READABLE_ADVISORY_ID } from './incident-id';
 import { oneCleanLine } from './plan';
 import type { CompromiseReport, PlaybookStart } from './playbook/plan';
-import type { Trigger } from './playbook/policy';
+import { severityQualifies, type Policy, type Trigger } from './playbook/policy';
 import { reportAuthorizesWrites } from './write-authority';
 
 export type WatchKind = 'review' | 'dependency' | 'compromised-build' | 'leaked-token' | 'withdrawn';
@@ -142,11 +142,20 @@ export function routeAlert(alert: NormalizedAlert, context: RoutingContext): Rou
 }
 
 /**
+ * The playbook incident of the compromise an alert reports, on one registry: the alert's id names it,
+ * so that the alert naming our releases and the blast radius of a dependency or build it names meet
+ * in one incident.
+ */
+export function compromiseIncidentId(alert: Pick<AlertSummary, 'source' | 'sourceId'>, registry: string): string {
+  return advisoryCompromiseId(registry, alert.source, alert.sourceId);
+}
+
+/**
  * One playbook incident for the compromise an alert reports: named by the alert's id (its aliases, a
  * GHSA for a MAL id, join it in the index), holding every release of ours the alert names exactly.
  */
 function compromiseRoute(alert: NormalizedAlert, packages: readonly AffectedPackage[], report: Report, context: RoutingContext): Route {
-  const incident = advisoryCompromiseId(context.registry, alert.source, alert.sourceId);
+  const incident = compromiseIncidentId(alert, context.registry);
   const releases = packages.map((pkg) => ({ name: pkg.name, versions: [...new Set(pkg.versions)].sort(semver.compare) }));
   const advisories = [alert.sourceId, ...alert.aliases];
   const compromise: CompromiseReport = { report, releases, advisories };
@@ -184,51 +193,90 @@ export interface HeldContainment {
   reason: string;
 }
 
+/** The playbook incident a blast radius is contained in. */
+export interface CompromiseContainment {
+  /** Starts the incident of the compromise (named by the alert's id), or joins it, with every release of ours the answer reaches that is not held. */
+  start: PlaybookStart;
+  /** The incidents this compromise has under the alert's advisory aliases: one that is open is joined instead. */
+  aliasIncidents: string[];
+}
+
 export interface ContainmentDecision {
-  open: IncidentRequest[];
+  contain?: CompromiseContainment;
   held: HeldContainment[];
 }
 
 /** How many versions of a held package are named; the count says the rest. */
 const HELD_VERSIONS_SHOWN = 20;
 
+/** Aliases looked up for an open incident of the same compromise: an advisory rarely has more. */
+const MAX_ALIAS_INCIDENTS = 10;
+/** Causes named in a report's reason; the releases themselves are listed on the report. */
+const CAUSES_SHOWN = 3;
+
+/** Why a release is in the answer, for the report's reason (the registry never sees it). */
+function causeOf(release: AffectedRelease): string {
+  const via = release.reasons[0];
+  if (via?.kind === 'component') {
+    return via.component.name === release.name && via.component.version === release.version ? 'named by the alert' : `ships ${via.component.name}@${via.component.version}`;
+  }
+  return via?.kind === 'build' ? `built by ${via.matched.join(', ')}` : 'suspect publisher';
+}
+
 /**
- * The containments a blast radius calls for: one incident per package of ours, for its affected
- * versions, with the same id the CLI and the intake would give it, so that they all meet in one.
- * Only for a report that may write (live malware or compromised builds), never for an over-broad
- * answer, and never for a package the answer would take whole: a vulnerable dependency is a patch
- * release, and deprecating all of a package, or most of what we ship, is a human's call.
+ * How a blast radius is contained: the releases of ours it reaches go to ONE playbook incident, the
+ * one the intake opens for an alert naming our releases itself (compromiseIncidentId), so that every
+ * route to the same compromise meets there; the policy the worker runs under applies as it does there.
+ * Only for a report that may write (live malware or a compromised build) and whose severity the policy
+ * contains, never for an over-broad answer, and never for a package the answer would take whole: a
+ * vulnerable dependency is a patch release, and deprecating all of a package, or most of what we
+ * ship, is a human's call. Packages not contained for the severity or as a whole are held: reported
+ * back to the watch incident, not sent.
+ *
+ * The report sent carries an id of the alert's report and the releases: sent again (an activity
+ * retry, a later assessment with the same answer) the incident takes it once; a new answer reaching
+ * more is a new report that adds to the incident.
  */
-export function containmentsFor(radius: BlastRadius, registry: string, report: Report): ContainmentDecision {
-  if (radius.overBroad || !reportAuthorizesWrites(report)) return { open: [], held: [] };
+export function containmentsFor(radius: BlastRadius, registry: string, report: Report, policy: Policy): ContainmentDecision {
+  const alert = report.alert;
+  // A compromise is named by its alert: a watch incident only ever acts on one.
+  if (alert === undefined || radius.overBroad || !reportAuthorizesWrites(report)) return { held: [] };
+  const trigger: Trigger = alert.kind;
+  const belowPolicy = severityQualifies(policy, trigger, alert.severity)
+    ? undefined
+    : `a ${alert.severity}-severity ${trigger} report is below the policy's minimum (${policy.triggers[trigger].minSeverity}): recorded, not contained`;
   const byPackage = new Map<string, AffectedRelease[]>();
   for (const release of radius.releases) byPackage.set(release.name, [...(byPackage.get(release.name) ?? []), release]);
   const whole = new Map((radius.wholePackages ?? []).map((p) => [p.name, p.reason]));
-  const decision: ContainmentDecision = { open: [], held: [] };
-  for (const [name, releases] of byPackage) {
-    const versions = [...new Set(releases.map((r) => r.version))].sort(semver.compare);
-    const heldFor = whole.get(name);
+  const held: HeldContainment[] = [];
+  const releases: { name: string; versions: string[] }[] = [];
+  const causes = new Set<string>();
+  for (const [name, reached] of [...byPackage].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const versions = [...new Set(reached.map((r) => r.version))].sort(semver.compare);
+    const heldFor = belowPolicy ?? whole.get(name);
     if (heldFor !== undefined) {
-      decision.held.push({ name, versionCount: versions.length, versions: versions.slice(0, HELD_VERSIONS_SHOWN), reason: heldFor });
+      held.push({ name, versionCount: versions.length, versions: versions.slice(0, HELD_VERSIONS_SHOWN), reason: heldFor });
       continue;
     }
-    const via = releases[0]?.reasons[0];
-    const how =
-      via?.kind === 'component'
-        ? via.component.name === name && via.component.version === releases[0]?.version
-          ? 'named by the alert'
-          : `ships ${via.component.name}@${via.component.version}`
-        : via?.kind === 'build'
-          ? `built by ${via.matched.join(', ')}`
-          : 'suspect publisher';
-    decision.open.push({
-      incident: incidentId(registry, name, versions),
-      registry,
-      name,
-      versions,
-      dryRun: false,
-      report: { ...report, reportId: `${report.reportId}:${name}`, reason: oneCleanLine(`${how}: ${report.reason}`) },
-    });
+    releases.push({ name, versions });
+    for (const release of reached) causes.add(causeOf(release));
   }
-  return decision;
+  if (releases.length === 0) return { held };
+  const incident = compromiseIncidentId(alert, registry);
+  const advisories = [alert.sourceId, ...alert.aliases];
+  const how = [...causes].slice(0, CAUSES_SHOWN).join('; ') + (causes.size > CAUSES_SHOWN ? `; and ${causes.size - CAUSES_SHOWN} more` : '');
+  const first: CompromiseReport = {
+    report: { ...report, reportId: `${report.reportId}:radius-${hash8(JSON.stringify(releases))}`, reason: oneCleanLine(`${how}: ${report.reason}`) },
+    releases,
+    advisories,
+  };
+  const aliasIncidents = alert.aliases
+    .filter((id) => READABLE_ADVISORY_ID.test(id))
+    .map((id) => compromiseIncidentId({ source: alert.source, sourceId: id }, registry))
+    .filter((id) => id !== incident)
+    .slice(0, MAX_ALIAS_INCIDENTS);
+  return {
+    contain: { start: { compromise: { incident, registry, trigger, severity: alert.severity, releases, advisories, approvedReleases: [] }, first }, aliasIncidents },
+    held,
+  };
 }

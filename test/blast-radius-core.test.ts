@@ -3,8 +3,8 @@
 import { affectedByBuild, affectedByComponents, PATH_DETAIL_LIMIT, publisherFindings, QueryError, type BlastRadius } from '../core/blast-radius';
 import { parseGenericAlert } from '../core/alerts/generic';
 import type { Report } from '../core/incident';
-import { incidentId } from '../core/incident-id';
-import { containmentsFor, routeAlert } from '../core/intake';
+import { compromiseIncidentId, containmentsFor, routeAlert } from '../core/intake';
+import { DEFAULT_POLICY } from '../core/playbook/policy';
 import type { ReleaseIndex, ReleaseProvenance, SbomComponent } from '../core/release-index';
 import { openReleaseIndex } from '../store/sqlite-store';
 
@@ -142,7 +142,7 @@ describe('a compromised-build alert', () => {
   const registry = 'http://registry.example/';
   const context = { owned: ['@acme/*'], registry, deliveryId: 'd1', receivedAt: '2026-11-26T00:00:00.000Z' };
 
-  test('routes to one build incident carrying the build, and its blast radius to one containment per package', () => {
+  test('routes to one build incident carrying the build, and its blast radius to the playbook incident of the compromise', () => {
     const parsed = parseGenericAlert(body);
     if (parsed.outcome !== 'alerts') throw new Error('expected alerts');
     const [route, ...more] = routeAlert(parsed.alerts[0]!, context);
@@ -152,10 +152,11 @@ describe('a compromised-build alert', () => {
     expect(route!.request).toMatchObject({ kind: 'compromised-build', registry, build: { runIds: ['6666'], commits: [BAD_COMMIT] } });
 
     const radius = affectedByBuild(index, route!.request.build!);
-    const { open: containments, held } = containmentsFor(radius, registry, route!.report);
+    const { contain, held } = containmentsFor(radius, registry, route!.report, DEFAULT_POLICY);
     expect(held).toEqual([]);
-    expect(containments.map((c) => c.incident)).toEqual([incidentId(registry, '@acme/core', ['1.0.3'])]);
-    expect(containments[0]!.report.reason).toMatch(/^built by run 6666 attempt 2, commit b{40}: compromised-build \(critical\)/);
+    // The compromise's own id, the one the intake gives this alert when it names our release itself.
+    expect(contain?.start.compromise).toMatchObject({ incident: compromiseIncidentId(route!.report.alert!, registry), trigger: 'compromised-build', severity: 'critical', releases: [{ name: '@acme/core', versions: ['1.0.3'] }] });
+    expect(contain?.start.first.report.reason).toMatch(/^built by run 6666 attempt 2, commit b{40}: compromised-build \(critical\)/);
   });
 
   test('a vulnerability, an over-broad answer or a withdrawn alert opens no containment', () => {
@@ -167,11 +168,11 @@ describe('a compromised-build alert', () => {
       at: context.receivedAt,
       alert: { source: 'generic', sourceId: 'A', kind, severity: 'high', aliases: [], evidence: [], withdrawn },
     });
-    expect(containmentsFor(radius, registry, report('malware')).open).toHaveLength(1);
-    const none = { open: [], held: [] };
-    expect(containmentsFor(radius, registry, report('vulnerability'))).toEqual(none);
-    expect(containmentsFor(radius, registry, report('malware', true))).toEqual(none);
-    expect(containmentsFor({ ...radius, overBroad: 'too much' }, registry, report('malware'))).toEqual(none);
+    expect(containmentsFor(radius, registry, report('malware'), DEFAULT_POLICY).contain?.start.compromise.releases).toEqual([{ name: '@acme/core', versions: ['1.0.3'] }]);
+    const none = { held: [] };
+    expect(containmentsFor(radius, registry, report('vulnerability'), DEFAULT_POLICY)).toEqual(none);
+    expect(containmentsFor(radius, registry, report('malware', true), DEFAULT_POLICY)).toEqual(none);
+    expect(containmentsFor({ ...radius, overBroad: 'too much' }, registry, report('malware'), DEFAULT_POLICY)).toEqual(none);
   });
 
   test('a build on another kind of alert, or a build that names nothing, is refused', () => {

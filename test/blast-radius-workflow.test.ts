@@ -1,16 +1,17 @@
 // A malware alert about a dependency, end to end: a signed OSV record goes into the intake, the
-// dependency incident asks the release index which of our releases ship it, and opens the
-// containment of exactly those; the real npm CLI then sees them deprecated and `latest` moved.
+// dependency incident asks the release index which of our releases ship it, and contains exactly
+// those in the playbook incident of the compromise; the real npm CLI then sees them deprecated and
+// `latest` moved.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { IncidentView } from '../core/incident';
-import { incidentId } from '../core/incident-id';
+import { compromiseIncidentId } from '../core/intake';
 import { incidentMarker } from '../core/plan';
+import type { PlaybookView } from '../core/playbook/view';
 import { startIntake, type RunningIntake } from '../server/index';
 import type { LocalRegistry } from '../stack/registry';
-import { timelineQuery } from '../workflows/definitions';
+import { playbookQuery } from '../workflows/definitions';
 import { watchQuery, type WatchView } from '../workflows/watch-incident';
 import { intakeConfig, sendStandard } from './helpers/intake';
 import { ingestFixtureSboms, npmCli, npmView, runCli, startInProcessWorker, testClient, testRegistry, pollUntil, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
@@ -58,7 +59,9 @@ describe('dependency malware alert -> blast radius -> containment', () => {
     const view = await pollUntil(() => watch.query(watchQuery), (v: WatchView) => (v.containments?.length ?? 0) > 0 || v.assessmentError !== undefined);
     expect(view.assessmentError).toBeUndefined();
     expect(view.blastRadius?.releases.map((r) => `${r.name}@${r.version}`)).toEqual(['@acme/cli@2.0.1', '@acme/cli@2.1.0-beta.0']);
-    const containment = incidentId(registry.url, '@acme/cli', ['2.0.1', '2.1.0-beta.0']);
+    // One playbook incident for the compromise, named by the record's MAL id.
+    const containment = compromiseIncidentId({ source: 'osv', sourceId: 'MAL-2025-47233' }, registry.url);
+    expect(containment).toMatch(/^compromise-MAL-2025-47233-[0-9a-f]{8}$/);
     expect(view.containments).toEqual([containment]);
 
     // The on-call view of the dependency incident shows the blast radius and where it was contained.
@@ -69,9 +72,11 @@ describe('dependency malware alert -> blast radius -> containment', () => {
     expect(shown.stdout).toContain(`  contained in ${containment}`);
 
     const incident = client.workflow.getHandle(containment);
-    const outcome = await pollUntil(() => incident.query(timelineQuery), (v: IncidentView) => v.status !== 'running');
-    expect(outcome.status).toBe('verified');
-    expect(outcome.reports[0]!.reason).toMatch(/^ships @crowdstrike\/commitlint@8\.1\.1: malware/);
+    const outcome = await pollUntil(() => incident.query(playbookQuery), (v: PlaybookView) => v.status !== 'running');
+    // Deprecated and tags moved, read back; 2FA for publishing waits for an approver (the default policy).
+    expect(outcome.status).toBe('contained');
+    expect(outcome.compromise).toMatchObject({ trigger: 'malware', releases: [{ name: '@acme/cli', versions: ['2.0.1', '2.1.0-beta.0'] }] });
+    expect(outcome.reports[0]!.reason).toMatch(/^ships @crowdstrike\/commitlint@8\.1\.1; ships @crowdstrike\/commitlint@8\.1\.2: malware/);
 
     const seen = await npmView(npmCli(registry.url), '@acme/cli', ['2.0.0', '2.0.1', '2.1.0-beta.0']);
     expect(seen.deprecated['2.0.0']).toBeUndefined();

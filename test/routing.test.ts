@@ -1,14 +1,16 @@
 // Routing decisions without any server: which alerts may lead to a containment, which incident a
 // route joins (review finding H3's reproductions), how long ids get, and which packages a blast
 // radius leaves for a person (H4, M10).
-import type { NormalizedAlert } from '../core/alert';
+import type { AlertSeverity, NormalizedAlert } from '../core/alert';
 import { parseGenericAlert } from '../core/alerts/generic';
 import { parseGithubDelivery } from '../core/alerts/github';
 import type { ParsedDelivery } from '../core/alerts/parse-result';
-import { affectedByComponents } from '../core/blast-radius';
+import { affectedByComponents, type AffectedRelease, type BlastRadius } from '../core/blast-radius';
 import type { Report } from '../core/incident';
-import { incidentId, MAX_INCIDENT_ID_LENGTH } from '../core/incident-id';
-import { containmentsFor, routeAlert, type Route, type RoutingContext } from '../core/intake';
+import { MAX_INCIDENT_ID_LENGTH } from '../core/incident-id';
+import { compromiseIncidentId, containmentsFor, routeAlert, type Route, type RoutingContext } from '../core/intake';
+import { DEFAULT_POLICY } from '../core/playbook/policy';
+import { parsePolicy } from '../core/playbook/policy-file';
 import type { ReleaseIndex, SbomComponent } from '../core/release-index';
 import { IncidentIndex, routeKind } from '../server/incident-index';
 import { openReleaseIndex } from '../store/sqlite-store';
@@ -166,15 +168,15 @@ describe('IncidentIndex: routes join only incidents of their own kind (review fi
   });
 });
 
-describe('containmentsFor: per package, a person decides what would take a whole package (H4, M10)', () => {
+describe('containmentsFor: one playbook incident per compromise, a person decides what would take a whole package (H4, M10)', () => {
   let index: ReleaseIndex;
   const leftPad = (version: string): SbomComponent => ({ name: 'left-pad', version, purl: `pkg:npm/left-pad@${version}`, direct: true, parent: null, depth: 1 });
-  const report = (kind: 'malware' | 'vulnerability', withdrawn = false): Report => ({
+  const report = (kind: 'malware' | 'vulnerability', withdrawn = false, severity: AlertSeverity = 'critical'): Report => ({
     reportId: 'osv:d:0',
-    requestedBy: 'osv:MAL-1',
-    reason: `${kind} (critical): left-pad`,
+    requestedBy: 'osv:MAL-2026-1',
+    reason: `${kind} (${severity}): left-pad`,
     at: '2026-12-01T00:00:00.000Z',
-    alert: { source: 'osv', sourceId: 'MAL-1', kind, severity: 'critical', aliases: [], evidence: [], withdrawn },
+    alert: { source: 'osv', sourceId: 'MAL-2026-1', kind, severity, aliases: ['GHSA-2222-3333-4444', 'SNYK-JS-LEFTPAD-1'], evidence: [], withdrawn },
   });
   beforeEach(() => {
     // Review finding H4's index: 20 releases each of core, cli and utils; only core ships left-pad.
@@ -187,31 +189,94 @@ describe('containmentsFor: per package, a person decides what would take a whole
   });
   afterEach(() => index.close());
   const query = (over: Partial<{ versions: string[]; ranges: string[] }>) => [{ name: 'left-pad', versions: [], ranges: [], osvRanges: [], ...over }];
+  const secondHalf = Array.from({ length: 10 }, (_, i) => `1.0.${i + 10}`);
 
   it('a malware alert on left-pad >=0.0.1 (20 of 60 releases, every release of core) opens nothing', () => {
     const radius = affectedByComponents(index, query({ ranges: ['>=0.0.1'] }));
     expect(radius.releases).toHaveLength(20);
     expect(radius.overBroad).toBe('left-pad: range ">=0.0.1" alone matches every version');
-    expect(containmentsFor(radius, REGISTRY, report('malware'))).toEqual({ open: [], held: [] });
+    expect(containmentsFor(radius, REGISTRY, report('malware'), DEFAULT_POLICY)).toEqual({ held: [] });
   });
 
   it('exact versions that reach every indexed release of a package hold that package for a person', () => {
     const radius = affectedByComponents(index, query({ versions: ['1.3.0', '1.3.1'] }));
     expect(radius.overBroad).toBeUndefined();
     expect(radius.wholePackages).toEqual([{ name: '@acme/core', reason: '@acme/core: all 20 indexed releases are affected' }]);
-    const decision = containmentsFor(radius, REGISTRY, report('malware'));
-    expect(decision.open).toEqual([]);
+    const decision = containmentsFor(radius, REGISTRY, report('malware'), DEFAULT_POLICY);
+    expect(decision.contain).toBeUndefined();
     expect(decision.held).toEqual([{ name: '@acme/core', versionCount: 20, versions: expect.arrayContaining(['1.0.0', '1.0.19']), reason: '@acme/core: all 20 indexed releases are affected' }]);
     expect(decision.held[0]!.versions).toHaveLength(20);
   });
 
-  it('exact versions that reach part of a package contain that part', () => {
+  it('exact versions that reach part of a package contain that part, in the incident named by the compromise', () => {
     const radius = affectedByComponents(index, query({ versions: ['1.3.1'] }));
-    const decision = containmentsFor(radius, REGISTRY, report('malware'));
+    const decision = containmentsFor(radius, REGISTRY, report('malware'), DEFAULT_POLICY);
     expect(decision.held).toEqual([]);
-    expect(decision.open.map((r) => r.incident)).toEqual([incidentId(REGISTRY, '@acme/core', Array.from({ length: 10 }, (_, i) => `1.0.${i + 10}`))]);
-    expect(containmentsFor(radius, REGISTRY, report('vulnerability'))).toEqual({ open: [], held: [] });
-    expect(containmentsFor(radius, REGISTRY, report('malware', true))).toEqual({ open: [], held: [] });
+    expect(decision.contain?.start.compromise).toEqual({
+      incident: expect.stringMatching(/^compromise-MAL-2026-1-[0-9a-f]{8}$/),
+      registry: REGISTRY,
+      trigger: 'malware',
+      severity: 'critical',
+      releases: [{ name: '@acme/core', versions: secondHalf }],
+      advisories: ['MAL-2026-1', 'GHSA-2222-3333-4444', 'SNYK-JS-LEFTPAD-1'],
+      approvedReleases: [],
+    });
+    expect(decision.contain?.start.first.report.reason).toBe('ships left-pad@1.3.1: malware (critical): left-pad');
+    // An open incident under a readable alias (a direct GHSA alert, say) is joined; an id of no known form names none.
+    expect(decision.contain?.aliasIncidents).toEqual([expect.stringMatching(/^compromise-GHSA-2222-3333-4444-[0-9a-f]{8}$/)]);
+    expect(containmentsFor(radius, REGISTRY, report('vulnerability'), DEFAULT_POLICY)).toEqual({ held: [] });
+    expect(containmentsFor(radius, REGISTRY, report('malware', true), DEFAULT_POLICY)).toEqual({ held: [] });
+  });
+
+  it('the same answer gives the same report (a retry is taken once); an answer reaching more gives a new one', () => {
+    const one = containmentsFor(affectedByComponents(index, query({ versions: ['1.3.1'] })), REGISTRY, report('malware'), DEFAULT_POLICY);
+    const again = containmentsFor(affectedByComponents(index, query({ versions: ['1.3.1'] })), REGISTRY, report('malware'), DEFAULT_POLICY);
+    expect(again).toEqual(one);
+    // Releases the index learnt since: 1.3.0 in five more releases of core (not all of it).
+    for (let i = 0; i < 5; i++) index.putSbom({ release: { name: '@acme/core', version: `1.1.${i}` }, specVersion: '1.5', digest: `more${i}`, components: [leftPad('1.3.1')] });
+    const more = containmentsFor(affectedByComponents(index, query({ versions: ['1.3.1'] })), REGISTRY, report('malware'), DEFAULT_POLICY);
+    expect(more.contain?.start.compromise.incident).toBe(one.contain?.start.compromise.incident);
+    expect(more.contain?.start.first.report.reportId).not.toBe(one.contain?.start.first.report.reportId);
+    expect(more.contain?.start.first.releases).toEqual([{ name: '@acme/core', versions: [...secondHalf, '1.1.0', '1.1.1', '1.1.2', '1.1.3', '1.1.4'] }]);
+  });
+
+  it('a report below the policy\'s minimum severity contains nothing and holds every package, saying why', () => {
+    const strict = parsePolicy({ version: 1, triggers: { malware: { minSeverity: 'high' } } });
+    const radius = affectedByComponents(index, query({ versions: ['1.3.1'] }));
+    const decision = containmentsFor(radius, REGISTRY, report('malware', false, 'moderate'), strict);
+    expect(decision.contain).toBeUndefined();
+    expect(decision.held).toEqual([{ name: '@acme/core', versionCount: 10, versions: secondHalf, reason: "a moderate-severity malware report is below the policy's minimum (high): recorded, not contained" }]);
+    expect(containmentsFor(radius, REGISTRY, report('malware', false, 'high'), strict).contain?.start.first.releases).toEqual([{ name: '@acme/core', versions: secondHalf }]);
+  });
+
+  it('every package an answer reaches goes to the one incident; a package it would take whole is held, the rest contained', () => {
+    const release = (name: string, version: string): AffectedRelease => ({ name, version, reasons: [{ kind: 'component', component: { name: 'left-pad', version: '1.3.1', purl: 'pkg:npm/left-pad@1.3.1' }, direct: true, path: [] }] });
+    const radius: BlastRadius = {
+      query: 'left-pad@1.3.1',
+      releases: [release('@acme/utils', '1.0.0'), release('@acme/core', '1.0.10'), release('@acme/cli', '1.0.1'), release('@acme/core', '1.0.11')],
+      warnings: [],
+      indexedReleases: 60,
+      wholePackages: [{ name: '@acme/utils', reason: '@acme/utils: its only indexed release is affected' }],
+    };
+    const decision = containmentsFor(radius, REGISTRY, report('malware'), DEFAULT_POLICY);
+    expect(decision.contain?.start.compromise.releases).toEqual([{ name: '@acme/cli', versions: ['1.0.1'] }, { name: '@acme/core', versions: ['1.0.10', '1.0.11'] }]);
+    expect(decision.contain?.start.first.releases).toEqual(decision.contain?.start.compromise.releases);
+    expect(decision.held).toEqual([{ name: '@acme/utils', versionCount: 1, versions: ['1.0.0'], reason: '@acme/utils: its only indexed release is affected' }]);
+  });
+
+  it('an alert naming our release and a dependency: the dependency\'s blast radius joins the incident the intake opens, as a report of its own', () => {
+    // The dependency is listed first: its watch report and the containment's report share the alert's first index.
+    const alert = generic({ id: 'MAL-2026-9', kind: 'malware', packages: [{ name: 'left-pad', versions: ['1.3.1'] }, { name: '@acme/cli', versions: ['1.0.3'] }] });
+    const routes = routesOf(alert);
+    const direct = routes.find((r) => r.workflow === 'playbookWorkflow');
+    const dependency = routes.find((r) => r.workflow === 'watchIncidentWorkflow');
+    if (direct?.workflow !== 'playbookWorkflow' || dependency?.workflow !== 'watchIncidentWorkflow') throw new Error('expected a containment and a watch route');
+    const decision = containmentsFor(affectedByComponents(index, [dependency.request.affected!]), REGISTRY, dependency.report, DEFAULT_POLICY);
+    expect(decision.contain?.start.compromise.incident).toBe(direct.incident);
+    expect(dependency.report.reportId).toBe(direct.compromise.report.reportId);
+    // Otherwise the incident would take the blast radius's releases for a report it already has, and drop them.
+    expect(decision.contain?.start.first.report.reportId).not.toBe(direct.compromise.report.reportId);
+    expect(decision.contain?.start.first.releases).toEqual([{ name: '@acme/core', versions: secondHalf }]);
   });
 
   it('an exact alert on a package the index knows as ours contains the release itself, without owned patterns (M10)', () => {
@@ -221,9 +286,10 @@ describe('containmentsFor: per package, a person decides what would take a whole
     if (route!.workflow !== 'watchIncidentWorkflow') throw new Error('expected a watch route');
     const radius = affectedByComponents(index, [route!.request.affected!]);
     expect(radius.releases.map((r) => `${r.name}@${r.version}`)).toEqual(['@acme/utils@1.0.7']);
-    const decision = containmentsFor(radius, REGISTRY, route!.report);
-    expect(decision.open.map((r) => r.incident)).toEqual([incidentId(REGISTRY, '@acme/utils', ['1.0.7'])]);
-    expect(decision.open[0]!.report.reason).toMatch(/^named by the alert: malware \(critical\)/);
+    const decision = containmentsFor(radius, REGISTRY, route!.report, DEFAULT_POLICY);
+    expect(decision.contain?.start.compromise.incident).toBe(compromiseIncidentId(route!.report.alert!, REGISTRY));
+    expect(decision.contain?.start.compromise.releases).toEqual([{ name: '@acme/utils', versions: ['1.0.7'] }]);
+    expect(decision.contain?.start.first.report.reason).toMatch(/^named by the alert: malware \(critical\)/);
   });
 
   it('a range on a package the index knows as ours is never contained: it is a warning for a person', () => {

@@ -6,14 +6,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { IncidentView, Report } from '../core/incident';
+import type { Report } from '../core/incident';
 import { incidentId } from '../core/incident-id';
-import type { WatchRequest } from '../core/intake';
+import { compromiseIncidentId, type WatchRequest } from '../core/intake';
 import { incidentMarker } from '../core/plan';
 import { startIntake, type RunningIntake } from '../server/index';
 import type { LocalRegistry } from '../stack/registry';
 import type { PlaybookView } from '../core/playbook/view';
-import { playbookQuery, reportSignal, timelineQuery } from '../workflows/definitions';
+import { playbookQuery, reportSignal } from '../workflows/definitions';
 import { watchQuery, type WatchView } from '../workflows/watch-incident';
 import { incidentsOn, intakeConfig, sendGithub, sendStandard } from './helpers/intake';
 import { ingestFixtureSboms, npmCli, npmView, pollUntil, runCli, startInProcessWorker, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
@@ -116,13 +116,16 @@ describe('routing and watch incidents on the real stack', () => {
     await client.workflow.signalWithStart('watchIncidentWorkflow', { workflowId: request.incident, taskQueue, args: [request], signal: reportSignal, signalArgs: [[malware, withdrawn, ...noise]] });
     const watch = client.workflow.getHandle(request.incident);
     const view = await pollUntil(() => watch.query(watchQuery), (v: WatchView) => (v.containments?.length ?? 0) > 0 || v.assessmentError !== undefined);
-    const containment = incidentId(registry.url, '@acme/core', ['1.2.2']);
+    // The playbook incident of the compromise, named by the malware report's alert.
+    const containment = compromiseIncidentId(malware.alert!, registry.url);
     expect(view.containments).toEqual([containment]);
     expect(view.reportCount).toBe(42);
     expect(view.reports).toHaveLength(20);
     expect(view.reports.at(-1)!.reportId).toBe(`generic:vuln-${run}-39`);
-    const outcome = await pollUntil(() => client.workflow.getHandle(containment).query(timelineQuery), (v: IncidentView) => v.status !== 'running');
-    expect(outcome.status).toBe('verified');
+    const outcome = await pollUntil(() => client.workflow.getHandle(containment).query(playbookQuery), (v: PlaybookView) => v.status !== 'running');
+    // Deprecated and latest checked, read back; 2FA for publishing waits for an approver (the default policy).
+    expect(outcome.status).toBe('contained');
+    expect(outcome.compromise.releases).toEqual([{ name: '@acme/core', versions: ['1.2.2'] }]);
     const deprecated = await coreDeprecations();
     // The registry carries our template with the incident's marker; why it is affected is on the report, not published.
     expect(deprecated['1.2.2']).toContain(incidentMarker(containment));
@@ -146,21 +149,24 @@ describe('routing and watch incidents on the real stack', () => {
     const request = isDependency(run, carried.reports[0]!, carried);
     await client.workflow.start('watchIncidentWorkflow', { workflowId: request.incident, taskQueue, args: [request] });
     const view = await pollUntil(() => client.workflow.getHandle(request.incident).query(watchQuery), (v: WatchView) => (v.containments?.length ?? 0) > 0 || v.assessmentError !== undefined, 30_000);
-    expect(view.containments).toEqual([incidentId(registry.url, '@acme/core', ['1.2.2'])]);
+    expect(view.containments).toEqual([compromiseIncidentId(malware.alert!, registry.url)]);
     expect(view.reportCount).toBe(2);
   });
 
   it('M10: with no owned patterns, an exact malware alert on a package the index knows as ours contains that release itself', async () => {
     const unconfigured = await startIntake(intakeConfig({ registry: registry.url, taskQueue, owned: [] }), { client });
     try {
-      const sent = await sendStandard(unconfigured.url, '/v1/alerts', JSON.stringify({ id: `own-${randomUUID()}`, kind: 'malware', title: 'stealer', package: { name: '@acme/core', versions: ['1.2.1'] } }));
+      const id = `own-${randomUUID()}`;
+      const sent = await sendStandard(unconfigured.url, '/v1/alerts', JSON.stringify({ id, kind: 'malware', title: 'stealer', package: { name: '@acme/core', versions: ['1.2.1'] } }));
       expect(sent.body.incidents).toEqual([expect.objectContaining({ kind: 'dependency', new: true })]);
       await unconfigured.drainer.idle();
       const view = await pollUntil(() => client.workflow.getHandle(sent.body.incidents![0]!.incident).query(watchQuery), (v: WatchView) => (v.containments?.length ?? 0) > 0 || v.assessmentError !== undefined);
-      const containment = incidentId(registry.url, '@acme/core', ['1.2.1']);
+      // The incident an intake that knew the package as ours would have opened for this alert.
+      const containment = compromiseIncidentId({ source: 'generic', sourceId: id }, registry.url);
       expect(view.containments).toEqual([containment]);
-      const outcome = await pollUntil(() => client.workflow.getHandle(containment).query(timelineQuery), (v: IncidentView) => v.status !== 'running');
-      expect(outcome.status).toBe('verified');
+      const outcome = await pollUntil(() => client.workflow.getHandle(containment).query(playbookQuery), (v: PlaybookView) => v.status !== 'running');
+      expect(outcome.status).toBe('contained');
+      expect(outcome.compromise.releases).toEqual([{ name: '@acme/core', versions: ['1.2.1'] }]);
       expect((await coreDeprecations())['1.2.1']).toContain(incidentMarker(containment));
       expect(outcome.reports.map((r) => r.reason).join('\n')).toMatch(/named by the alert/);
     } finally {

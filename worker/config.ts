@@ -1,7 +1,9 @@
 // The worker's configuration, from the environment conventions users already have. Credentials are
 // read here and only here: workflows name a registry, the worker decides which token goes with it.
 import { readFileSync } from 'node:fs';
+import { policyFromEnv } from '../app/policy';
 import type { RegistryCredentials } from '../activities/registry';
+import type { Policy } from '../core/playbook/policy';
 import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY, sameRegistry } from '../core/registry-url';
 import { NPM_DOWNLOADS_API } from '../clients/npm/downloads';
 import { releaseIndexFile, secretKeyFile } from '../store/paths';
@@ -32,6 +34,11 @@ export interface WorkerConfig {
   writerIdleTimeoutMs?: number;
   /** Seals one-time passwords in Temporal payloads (QUARANTINE_SECRET_KEY, else a key file in the data directory). */
   secretKey: Buffer;
+  /**
+   * The containment policy (QUARANTINE_POLICY, else the safe default) of the playbook incidents the
+   * worker itself opens: a dependency or build compromise its watch incidents contain.
+   */
+  policy: Policy;
 }
 
 function jsonFile(variable: string, path: string | undefined): unknown {
@@ -81,6 +88,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     sigstore: sigstoreTrustFromEnv(env),
     playbook: playbookSettingsFromEnv(env, registry),
     secretKey: secretCodecKey(env, secretKeyFile(env)),
+    policy: policyFromEnv(env),
     ...writerIdleFromEnv(env),
   };
 }

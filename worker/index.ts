@@ -57,7 +57,7 @@ export function createWorker({ connection, namespace, config, overrides }: Creat
       ...createRegistryActivities(config.credentials),
       ...createPlaybookActivities({ credentials: config.credentials, ...config.playbook }),
       ...createReleaseIndexActivities({ index, provenance }),
-      ...createIncidentActivities(client, config.taskQueue),
+      ...createIncidentActivities(client, config.taskQueue, config.policy),
       ...createPackageWriterActivities(client, config.taskQueue, config.writerIdleTimeoutMs),
     },
     ...overrides,
