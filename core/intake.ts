@@ -13,7 +13,7 @@ import * as semver from 'semver';
 import type { AffectedPackage, NormalizedAlert } from './alert';
 import type { AffectedRelease, BlastRadius, BuildQuery, ComponentQuery } from './blast-radius';
 import type { AlertSummary, IncidentRequest, Report } from './incident';
-import { advisoryCompromiseId, incidentId, READABLE_ADVISORY_ID } from './incident-id';
+import { advisoryCompromiseId, READABLE_ADVISORY_ID } from './incident-id';
 import { oneCleanLine } from './plan';
 import type { CompromiseReport, PlaybookStart } from './playbook/plan';
 import { severityQualifies, type Policy, type Trigger } from './playbook/policy';
