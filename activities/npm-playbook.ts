@@ -25,7 +25,7 @@ import {
 } from '../clients/npm';
 import { packageStateFromPackument } from '../core/package-state';
 import type { ActionOutcome, PackageFacts, PlaybookAction } from '../core/playbook/action';
-import { isSealedSecret, type FactsRequest, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
+import { isFinalFailureType, isSealedSecret, type FactsRequest, type PackageWriteOutcome, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
 import type { RegistryCredentials } from './registry';
 import { OTP_HINT } from './registry';
 import { RegistryGate } from './registry-gate';
@@ -205,5 +205,25 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
     return (await call(registry, (opts) => listTokens(opts))).map((t) => t.key);
   }
 
-  return { readPackageFacts, listTokenKeys, runNpmAction };
+  /**
+   * Runs a package writer's request in one activity: fewer round trips through Temporal than one
+   * activity per action. A failure no retry can fix is that action's result and the next action runs; a
+   * failure a retry may fix stops here, and the actions from there on are left to the caller, which
+   * runs them one activity each with Temporal's retries. The outcomes already returned keep their
+   * before-images: a retry of this whole activity would read them back as already done.
+   */
+  async function runNpmActions(actions: readonly PlaybookAction[], otp?: SealedSecret): Promise<PackageWriteOutcome[]> {
+    const results: PackageWriteOutcome[] = [];
+    for (const action of actions) {
+      try {
+        results.push({ actionId: action.id, outcome: await runNpmAction(action, action.otp ? otp : undefined) });
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure) || !isFinalFailureType(err.type)) break;
+        results.push({ actionId: action.id, failure: { ...(err.type ? { type: err.type } : {}), message: err.message } });
+      }
+    }
+    return results;
+  }
+
+  return { readPackageFacts, listTokenKeys, runNpmAction, runNpmActions };
 }

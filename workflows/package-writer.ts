@@ -69,8 +69,9 @@ export async function packageWriterWorkflow(start: PackageWriterStart): Promise<
     view.queued.shift();
     view.running = record;
     record.startedAt = now();
-    const results: PackageWriteOutcome[] = [];
-    for (const action of request.actions) {
+    // One activity for the request; what it left (a failure a retry may fix) runs one activity each.
+    const results: PackageWriteOutcome[] = await npm.runNpmActions(request.actions, password).catch(() => []);
+    for (const action of request.actions.slice(results.length)) {
       try {
         results.push({ actionId: action.id, outcome: await npm.runNpmAction(action, action.otp ? password : undefined) });
       } catch (err) {

@@ -20,7 +20,7 @@ import {
 import { actionHolds, actionPackage, describeAction, undoFor, type PackageFacts, type PlaybookAction } from '../core/playbook/action';
 import { mergeReleases, planPlaybook, type Compromise } from '../core/playbook/plan';
 import { mayApprove, type Policy } from '../core/playbook/policy';
-import type { PackageWriteOutcome, PackageWriterActivities, PlaybookActivities, SealedSecret } from '../core/playbook/ports';
+import { FINAL_FAILURE_TYPES, type PackageWriteOutcome, type PackageWriterActivities, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
 import { actionTarget, boundEvents, boundReports, type ActionState, type AuditEvent, type PlaybookStatus, type PlaybookView } from '../core/playbook/view';
 import { compactReport } from '../core/incident';
 import { isOnCallReport, reportAuthorizesWrites } from '../core/write-authority';
@@ -62,7 +62,7 @@ export interface PlaybookRequest {
 }
 
 /** Failure types the activities raise that trying again cannot fix. */
-export const NON_RETRYABLE_PLAYBOOK_ERRORS = ['RegistryAuthError', 'RegistryOtpRequired', 'PackageNotFound', 'RegistryRejected', 'ActionConflict', 'ActionUnsupported'] as const;
+export const NON_RETRYABLE_PLAYBOOK_ERRORS = FINAL_FAILURE_TYPES;
 
 /** How the registry's activities are called, by the incident and by the package writers alike. */
 export const NPM_ACTIVITY_OPTIONS: ActivityOptions = {
@@ -415,7 +415,40 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     if (exposed.length > 0 && round < MAX_REPLANS) await replan(exposed, round + 1, 'a dist-tag is still on a version this incident deprecates');
   }
 
+  /** Takes the next use of an approval's password, if its window still has one. */
+  function passwordFor(state: ActionState, approval: string | undefined): SealedSecret | undefined {
+    if (!state.action.otp || approval === undefined) return undefined;
+    const held = passwords.get(approval);
+    if (!held || held.until <= Date.now() || held.uses >= policy.otp.actionsPerWindow) return undefined;
+    held.uses += 1;
+    return held.secret;
+  }
+
   async function runApproved(): Promise<void> {
+    if (!patched(PACKAGE_WRITERS_PATCH)) return runApprovedOneByOne();
+    const batch = approved.splice(0);
+    const byPackage = new Map<string, { state: ActionState; secret?: SealedSecret }[]>();
+    for (const { actionId, password } of batch) {
+      const state = stateOf(actionId)!;
+      const key = actionPackage(state.action) ?? ACCOUNT_LANE;
+      byPackage.set(key, [...(byPackage.get(key) ?? []), { state, secret: passwordFor(state, password) }]);
+    }
+    // A package's approved actions go to its writer together, split only where the password differs.
+    await Promise.all(
+      [...byPackage].map(([key, items]) => inLane(key, async () => {
+        for (let i = 0; i < items.length; ) {
+          let end = i + 1;
+          while (end < items.length && items[end]!.secret === items[i]!.secret) end += 1;
+          await executeAll(key, items.slice(i, end).map((item) => item.state), items[i]!.secret);
+          i = end;
+        }
+      }, writesThroughWriters(key) ? 'unbounded' : 'bounded')),
+    );
+    await verify([...byPackage.keys()]);
+  }
+
+  /** Incidents recorded before the package writers: each approved action on its own. */
+  async function runApprovedOneByOne(): Promise<void> {
     const batch = approved.splice(0);
     const touched = new Set<string>();
     await Promise.all(

@@ -29,6 +29,13 @@ export interface FactsRequest {
   unpublish: boolean;
 }
 
+/** Failure types of the registry activities that trying again cannot fix. */
+export const FINAL_FAILURE_TYPES = ['RegistryAuthError', 'RegistryOtpRequired', 'PackageNotFound', 'RegistryRejected', 'ActionConflict', 'ActionUnsupported'] as const;
+
+export function isFinalFailureType(type: string | null | undefined): boolean {
+  return (FINAL_FAILURE_TYPES as readonly string[]).includes(type ?? '');
+}
+
 export interface PlaybookActivities {
   /** What the registry says of one package; null when the registry has no such package. */
   readPackageFacts(request: FactsRequest): Promise<PackageFacts | null>;
@@ -36,6 +43,11 @@ export interface PlaybookActivities {
   listTokenKeys(registry: string): Promise<string[]>;
   /** Runs one action: reads the target, writes only what differs, returns the before and after. */
   runNpmAction(action: PlaybookAction, otp?: SealedSecret): Promise<ActionOutcome>;
+  /**
+   * Runs actions of one package in order, in one activity (`otp` for those that need one); returns the
+   * results of a prefix of them: it stops before an action whose failure a retry may fix.
+   */
+  runNpmActions(actions: readonly PlaybookAction[], otp?: SealedSecret): Promise<PackageWriteOutcome[]>;
 }
 
 /**
