@@ -9,7 +9,7 @@ import type { Client } from '@temporalio/client';
 import { contain, incidentRequestFor } from '../../cli/contain';
 import type { IncidentRequest, IncidentView, Report } from '../../core/incident';
 import { incidentId, packageWriterId } from '../../core/incident-id';
-import type { WatchRequest } from '../../core/intake';
+import { compromiseIncidentId, type WatchRequest } from '../../core/intake';
 import type { RunningIntake } from '../../server/index';
 import { npmSbom } from '../../stack/npm-cli';
 import { FIXTURE_BUILDS } from '../../stack/provenance-mint';
@@ -278,17 +278,17 @@ async function releaseIndex(): Promise<string> {
 
 const watchDependencyContained: Scenario = {
   name: 'watch-dependency-contained',
-  description: 'A malware OSV record for @crowdstrike/commitlint: the dependency incident asks the release index (SBOMs of our releases), opens the containment of @acme/cli 2.0.1 and 2.1.0-beta.0, which verifies; a second delivery of the record joins and reuses the fresh answer; both incidents closed.',
+  description: 'A malware OSV record for @crowdstrike/commitlint: the dependency incident asks the release index (SBOMs of our releases), opens the containment of @acme/cli 2.0.1 and 2.1.0-beta.0 (since one incident per compromise: the playbook incident of MAL-2025-47233), which contains them; a second delivery of the record joins and reuses the fresh answer; both incidents closed.',
   async run(ctx) {
     await ctx.worker({ dataDir: await releaseIndex() });
     const intake = await ctx.intake();
     const record = osvRecord('@crowdstrike__commitlint__MAL-2025-47233.json');
     const id = await watchFromAlert(ctx, intake, '/v1/alerts/osv', record, 'msg_replay-dependency-1', 'dependency');
     const view = await pollUntil(watchView(ctx, id), (v: WatchView) => (v.containments?.length ?? 0) > 0 || v.assessmentError !== undefined);
-    const containment = incidentId(ctx.registry.url, '@acme/cli', ['2.0.1', '2.1.0-beta.0']);
+    const containment = compromiseIncidentId({ source: 'osv', sourceId: 'MAL-2025-47233' }, ctx.registry.url);
     expectEqual('containments', view.containments, [containment]);
-    const outcome = await pollUntil(incidentView(ctx, containment), (v: IncidentView) => v.status !== 'running');
-    expectEqual('containment', outcome.status, 'verified');
+    const outcome = await pollUntil(playbookView(ctx, containment), (v) => v.status !== 'running');
+    expectEqual('containment', outcome.status, 'contained');
     await watchFromAlert(ctx, intake, '/v1/alerts/osv', record, 'msg_replay-dependency-2', 'dependency');
     await pollUntil(watchView(ctx, id), (v: WatchView) => v.reports.length === 2);
     await closeAndWait(ctx, id, 'recorded: dependency contained');
@@ -299,7 +299,7 @@ const watchDependencyContained: Scenario = {
 
 const watchCompromisedBuild: Scenario = {
   name: 'watch-compromised-build',
-  description: 'A compromised-build alert naming the poisoned run: the build incident has the index fetch provenance from the registry, opens the containment of @acme/core@1.2.3, which verifies; both closed.',
+  description: 'A compromised-build alert naming the poisoned run: the build incident has the index fetch provenance from the registry, opens the containment of @acme/core@1.2.3 (since one incident per compromise: the playbook incident of the alert), which contains it; both closed.',
   async run(ctx) {
     const dataDir = mkdtempSync(join(tmpdir(), 'quarantine-replay-build-'));
     const sbom = join(dataDir, 'core-1.2.0.cdx.json');
@@ -310,10 +310,10 @@ const watchCompromisedBuild: Scenario = {
     const alert = { id: 'replay-ci-breach-1', kind: 'compromised-build', severity: 'critical', title: 'injected step in the release workflow', build: { runIds: [FIXTURE_BUILDS.poisoned.runId] } };
     const id = await watchFromAlert(ctx, intake, '/v1/alerts', JSON.stringify(alert), 'msg_replay-build-1', 'compromised-build');
     const view = await pollUntil(watchView(ctx, id), (v: WatchView) => v.assessedAt !== undefined);
-    const containment = incidentId(ctx.registry.url, '@acme/core', ['1.2.3']);
+    const containment = compromiseIncidentId({ source: 'generic', sourceId: alert.id }, ctx.registry.url);
     expectEqual('containments', [view.assessmentError, view.containments], [undefined, [containment]]);
-    const outcome = await pollUntil(incidentView(ctx, containment), (v: IncidentView) => v.status !== 'running');
-    expectEqual('containment', outcome.status, 'verified');
+    const outcome = await pollUntil(playbookView(ctx, containment), (v) => v.status !== 'running');
+    expectEqual('containment', outcome.status, 'contained');
     await closeAndWait(ctx, id, 'recorded: build contained');
     await closeAndWait(ctx, containment, 'recorded: contained');
     return [{ workflowId: id, runs: 1 }, { workflowId: containment, runs: 1 }];
