@@ -300,7 +300,11 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     }
     if (factsOf.size === 0 || !patched(PACKAGE_WRITERS_PATCH)) return [];
     const again = planPlaybook({ ...compromise, releases: compromise.releases.filter((r) => factsOf.has(r.name)) }, [...factsOf.values()], policy, new Date(Date.now()));
-    return [...new Set(again.actions.filter((a) => a.kind === 'dist-tag' && a.gate === 'auto').map((a) => actionPackage(a)!))];
+    // Only a tag we never moved, or moved and found elsewhere: a move of ours that failed is its own answer.
+    const ours = (move: PlaybookAction) =>
+      view.actions.filter((s) => s.action.kind === 'dist-tag' && move.kind === 'dist-tag' && s.action.package === move.package && s.action.tag === move.tag);
+    const exposed = again.actions.filter((a) => a.kind === 'dist-tag' && a.gate === 'auto' && ours(a).every((s) => s.status === 'done'));
+    return [...new Set(exposed.map((a) => actionPackage(a)!))];
   }
 
   function settle(): void {

@@ -70,6 +70,7 @@ export async function sendStandard(
 /** Every incident (workflow id) on a task queue, as Temporal's visibility lists them. */
 export async function incidentsOn(client: Client, taskQueue: string): Promise<string[]> {
   const ids: string[] = [];
-  for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) ids.push(execution.workflowId);
+  // Package writers run on the same queue; they are not incidents.
+  for await (const execution of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND WorkflowType != 'packageWriterWorkflow'` })) ids.push(execution.workflowId);
   return [...new Set(ids)].sort();
 }
