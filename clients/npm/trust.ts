@@ -2,6 +2,7 @@
 // one-time password on npmjs, so revoke is a step a person unlocks (OTP_REQUIRED without one).
 import npmFetch from 'npm-registry-fetch';
 import { z } from 'zod';
+import { canonicalJson } from '../../core/canonical-json';
 import { escapedName, malformed, parseAnswer, registryCall, type NpmClientOptions } from './options';
 
 const trustedPublisherSchema = z.looseObject({
@@ -31,13 +32,7 @@ export async function revokeTrustedPublisher(name: string, id: string, opts: Npm
 
 /** The claims that make two configurations the same publisher, whatever their ids. */
 function sameClaims(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const canonical = (value: unknown): unknown =>
-    Array.isArray(value)
-      ? value.map(canonical)
-      : value !== null && typeof value === 'object'
-        ? Object.fromEntries(Object.keys(value as Record<string, unknown>).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
-        : value;
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 /**

@@ -2,6 +2,7 @@
 // the target, checks what the action expects, passes its gate, writes, reads back and records. Every
 // function here is pure and workflow-safe (no node builtins), so the workflow can plan, verify and undo
 // between activities and replay doing the same.
+import { canonicalJson } from '../canonical-json';
 import type { PackageState } from '../package-state';
 
 /** A trusted-publisher (OIDC) configuration as npm lists it: who may publish without a token. */
@@ -182,13 +183,7 @@ export function actionExpectationHolds(action: PlaybookAction, facts: PackageFac
 }
 
 function sameTrust(a: TrustedPublisher, b: TrustedPublisher): boolean {
-  return a.type === b.type && JSON.stringify(sortedKeys(a.claims)) === JSON.stringify(sortedKeys(b.claims));
-}
-
-function sortedKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortedKeys);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.keys(value as Record<string, unknown>).sort().map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]));
+  return a.type === b.type && canonicalJson(a.claims) === canonicalJson(b.claims);
 }
 
 /**
