@@ -1,7 +1,8 @@
 // An incident about something other than one release of ours: a dependency compromise or a
-// compromised build (which of our releases it reaches: the blast radius, then one containment per
-// package of ours), a range-only alert or a vulnerability on our own package, a leaked token, a
-// withdrawn alert. It writes nothing to a registry itself; containments run in their own incidents.
+// compromised build (which of our releases it reaches: the blast radius, then the compromise's one
+// playbook incident for all of them; before the playbook, one containment per package of ours), a
+// range-only alert or a vulnerability on our own package, a leaked token, a withdrawn alert. It writes
+// nothing to a registry itself; containment runs in its own incident.
 //
 // It acts on every live malware or build report that arrived since its last decision, whatever else
 // came in the same batch, and its state stays bounded (counts and the latest reports) however many
