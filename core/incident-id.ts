@@ -58,13 +58,21 @@ export function compromiseId(registry: string, releases: readonly { name: string
 }
 
 /**
+ * How many writers share a registry's packages. One writer per package cost a workflow start and a
+ * signal per package (a second for 42 packages on two cores); one for all would make its history the
+ * sum of every incident's writes. Changing the number moves packages between writers: only while no
+ * incident writes.
+ */
+export const PACKAGE_WRITERS_PER_REGISTRY = 4;
+
+/**
  * The workflow id of the writer of one package on one registry: every incident's writes to the package
- * meet there. `package-writer-<name>-<registry hash>`; a name too long for an id is cut and hashed.
+ * meet there. `package-writer-<registry hash>-<n>`, n from a hash of the name.
  */
 export function packageWriterId(registry: string, name: string): string {
   const digest = sha256(registryKey(registry)).slice(0, 8);
-  const shown = name.length <= NAME_IN_ID ? name : `${name.slice(0, NAME_IN_ID)}~${sha256(name).slice(0, 12)}`;
-  return `package-writer-${shown}-${digest}`;
+  const shard = Number.parseInt(sha256(name).slice(0, 8), 16) % PACKAGE_WRITERS_PER_REGISTRY;
+  return `package-writer-${digest}-${shard}`;
 }
 
 /** Advisory ids that are safe and meaningful in an incident id as they are. */

@@ -70,9 +70,11 @@ export const packageWrittenSignal = defineSignal<[PackageWriteResults]>('package
 /** What a package's writer runs, waits to run, and ran lately: which incident, when. */
 export const packageWriterQuery = defineQuery<PackageWriterView>('packageWriter');
 
-export interface PackageWriterRequestRecord {
+/** One package's part of a request, as its writer ran it. */
+export interface PackageWriterRecord {
   requestId: string;
   incident: string;
+  name: string;
   actions: string[];
   receivedAt: string;
   startedAt?: string;
@@ -81,11 +83,10 @@ export interface PackageWriterRequestRecord {
 
 export interface PackageWriterView {
   registry: string;
-  name: string;
-  running?: PackageWriterRequestRecord;
-  queued: PackageWriterRequestRecord[];
-  /** The latest requests run, oldest first (at most 50); `served` counts them all, across runs. */
-  recent: PackageWriterRequestRecord[];
+  /** Package writes taken and not finished: running, or waiting for an earlier request's writes to the same package. */
+  pending: PackageWriterRecord[];
+  /** The latest package writes finished, oldest first (at most 100); `served` counts the requests, across runs. */
+  recent: PackageWriterRecord[];
   served: number;
   /** Request ids taken lately: a redelivered request is not run again (bounded, carried through continue-as-new). */
   seen: string[];

@@ -1,27 +1,34 @@
-// The writer of one package on one registry: every incident's writes to that package run here, one
-// request after another. npm's deprecation (and unpublish) is a read of the whole packument followed by
-// a PUT of it: two incidents doing that at once could each put back what the other just changed (a
-// tag moved, a message set). Requests come as signals (signal-with-start, so the first one starts the
-// writer); the results go back to the incident that asked, as a signal. The writer holds no policy and
-// makes no decision: the incident planned and gated every action it sends.
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { PackageWriteOutcome, PackageWriteRequest, PlaybookActivities, SealedSecret } from '../core/playbook/ports';
-import { packageWriteSignal, packageWriterQuery, packageWrittenSignal, type PackageWriterRequestRecord, type PackageWriterView } from './definitions';
+// The writers of a registry's packages: every incident's writes to a package run in that package's
+// writer, after every earlier request's writes to the same package. npm's deprecation (and unpublish)
+// is a read of the whole packument followed by a PUT of it: two incidents doing that at once could
+// each put back what the other just changed (a tag moved, a message set). A few writers share a
+// registry's packages (core/incident-id.ts packageWriterId); within one, different packages run at
+// once. Requests come as signals (signal-with-start, so the first one starts the writer); each writer
+// answers the incident that asked with one signal. The writer holds no policy and makes no decision:
+// the incident planned and gated every action it sends.
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { PackageWriteOutcome, PackageWriteRequest, PackageWrites, PlaybookActivities, SealedSecret } from '../core/playbook/ports';
+import { packageWriteSignal, packageWriterQuery, packageWrittenSignal, type PackageWriterRecord, type PackageWriterView } from './definitions';
 import { historyIsLong } from './lifetime';
 import { failureOf, NPM_ACTIVITY_OPTIONS } from './playbook';
 
+/** A request taken and not yet started when the writer continued as new: its password, if any, is an argument of its own. */
+interface CarriedRequest {
+  request: PackageWriteRequest;
+  password?: number;
+}
+
 export interface PackageWriterStart {
   registry: string;
-  name: string;
   /** Ends the writer after this long with nothing to run (default 10 minutes); the next request starts a new one. */
   idleTimeoutMs?: number;
   /** Set when the writer continues in a fresh run. */
-  resume?: Pick<PackageWriterView, 'recent' | 'served' | 'seen'>;
+  resume?: Pick<PackageWriterView, 'recent' | 'served' | 'seen'> & { waiting: CarriedRequest[] };
 }
 
 const DEFAULT_IDLE_MS = 10 * 60 * 1000;
 const MIN_IDLE_MS = 1_000;
-const RECENT_KEPT = 50;
+const RECENT_KEPT = 100;
 const SEEN_KEPT = 500;
 
 const npm = proxyActivities<PlaybookActivities>(NPM_ACTIVITY_OPTIONS);
@@ -30,64 +37,92 @@ function now(): string {
   return new Date(Date.now()).toISOString();
 }
 
-export async function packageWriterWorkflow(start: PackageWriterStart): Promise<void> {
+/** One package's writes: in one activity, and what it left (a failure a retry may fix) one activity each. */
+async function runWrites(write: PackageWrites, password?: SealedSecret): Promise<PackageWriteOutcome[]> {
+  const results: PackageWriteOutcome[] = await npm.runNpmActions(write.actions, password).catch(() => []);
+  for (const action of write.actions.slice(results.length)) {
+    try {
+      results.push({ actionId: action.id, outcome: await npm.runNpmAction(action, action.otp ? password : undefined) });
+    } catch (err) {
+      results.push({ actionId: action.id, failure: failureOf(err) });
+    }
+  }
+  return results;
+}
+
+export async function packageWriterWorkflow(start: PackageWriterStart, ...carriedPasswords: SealedSecret[]): Promise<void> {
   const idleMs = start.idleTimeoutMs !== undefined && start.idleTimeoutMs > 0 ? Math.max(MIN_IDLE_MS, start.idleTimeoutMs) : DEFAULT_IDLE_MS;
   const view: PackageWriterView = {
     registry: start.registry,
-    name: start.name,
-    queued: [],
+    pending: [],
     recent: start.resume?.recent ?? [],
     served: start.resume?.served ?? 0,
     seen: start.resume?.seen ?? [],
   };
-  /** Passwords stay beside the queue, in memory: the view a query returns never holds one. */
-  const queue: { request: PackageWriteRequest; password?: SealedSecret; record: PackageWriterRequestRecord }[] = [];
+  /** Requests taken and not started; passwords stay here, in memory: the view a query returns never holds one. */
+  const waiting: { request: PackageWriteRequest; password?: SealedSecret }[] = (start.resume?.waiting ?? []).map((c) => ({
+    request: c.request,
+    ...(c.password !== undefined && carriedPasswords[c.password] ? { password: carriedPasswords[c.password] } : {}),
+  }));
+  /** The tail of each package's writes: the next request's writes to it start after it. */
+  const lanes = new Map<string, Promise<unknown>>();
+  let inFlight = 0;
 
   setHandler(packageWriterQuery, () => view);
   setHandler(packageWriteSignal, (request: PackageWriteRequest, password?: SealedSecret) => {
     // A retried hand-over delivers the same request again: it runs once.
-    if (view.seen.includes(request.requestId) || queue.some((q) => q.request.requestId === request.requestId)) return;
-    // A request for another package is a bug in the sender: writing it here would escape the serialisation.
-    if (request.name !== start.name || request.registry !== start.registry) {
-      log.error('package writer: a request for another package was refused', { requestId: request.requestId, incident: request.incident });
+    if (view.seen.includes(request.requestId) || waiting.some((w) => w.request.requestId === request.requestId)) return;
+    // A request for another registry is a bug in the sender: writing it here would escape the serialisation.
+    if (request.registry !== start.registry) {
+      log.error('package writer: a request for another registry was refused', { requestId: request.requestId, incident: request.incident });
       return;
     }
-    const record: PackageWriterRequestRecord = { requestId: request.requestId, incident: request.incident, actions: request.actions.map((a) => a.id), receivedAt: now() };
-    queue.push({ request, ...(password ? { password } : {}), record });
-    view.queued.push(record);
+    waiting.push({ request, ...(password ? { password } : {}) });
   });
 
-  for (;;) {
-    if (queue.length === 0) {
-      if (historyIsLong()) {
-        await condition(allHandlersFinished);
-        await continueAsNew<typeof packageWriterWorkflow>({ ...start, resume: { recent: view.recent, served: view.served, seen: view.seen } });
-      }
-      if (!(await condition(() => queue.length > 0, idleMs))) return;
-    }
-    const { request, password, record } = queue.shift()!;
-    view.queued.shift();
-    view.running = record;
-    record.startedAt = now();
-    // One activity for the request; what it left (a failure a retry may fix) runs one activity each.
-    const results: PackageWriteOutcome[] = await npm.runNpmActions(request.actions, password).catch(() => []);
-    for (const action of request.actions.slice(results.length)) {
-      try {
-        results.push({ actionId: action.id, outcome: await npm.runNpmAction(action, action.otp ? password : undefined) });
-      } catch (err) {
-        results.push({ actionId: action.id, failure: failureOf(err) });
-      }
-    }
-    record.finishedAt = now();
-    view.running = undefined;
-    view.recent = [...view.recent, record].slice(-RECENT_KEPT);
+  function begin(request: PackageWriteRequest, password?: SealedSecret): void {
+    inFlight += 1;
     view.seen = [...view.seen, request.requestId].slice(-SEEN_KEPT);
-    view.served += 1;
-    try {
-      await getExternalWorkflowHandle(request.incident).signal(packageWrittenSignal, { requestId: request.requestId, results });
-    } catch (err) {
-      // The incident closed or was terminated while we wrote: the writes stand (its successor reads them back).
-      log.warn('package writer: the incident that asked is gone', { incident: request.incident, requestId: request.requestId, error: failureOf(err).message });
+    const parts = request.writes.map((write) => {
+      const record: PackageWriterRecord = { requestId: request.requestId, incident: request.incident, name: write.name, actions: write.actions.map((a) => a.id), receivedAt: now() };
+      view.pending.push(record);
+      const run = (lanes.get(write.name) ?? Promise.resolve()).then(async () => {
+        record.startedAt = now();
+        const results = await runWrites(write, password);
+        record.finishedAt = now();
+        view.pending = view.pending.filter((r) => r !== record);
+        view.recent = [...view.recent, record].slice(-RECENT_KEPT);
+        return results;
+      });
+      const tail = run.catch(() => undefined);
+      lanes.set(write.name, tail);
+      void tail.then(() => lanes.get(write.name) === tail && lanes.delete(write.name));
+      return run;
+    });
+    void Promise.all(parts).then(async (results) => {
+      view.served += 1;
+      try {
+        await getExternalWorkflowHandle(request.incident).signal(packageWrittenSignal, { requestId: request.requestId, writer: workflowInfo().workflowId, results: results.flat() });
+      } catch (err) {
+        // The incident closed or was terminated while we wrote: the writes stand (its successor reads them back).
+        log.warn('package writer: the incident that asked is gone', { incident: request.incident, requestId: request.requestId, error: failureOf(err).message });
+      } finally {
+        inFlight -= 1;
+      }
+    });
+  }
+
+  for (;;) {
+    if (historyIsLong()) {
+      // Finish what runs, then carry what waits (passwords as arguments of their own: sealed by the codec).
+      await condition(() => inFlight === 0);
+      await condition(allHandlersFinished);
+      const passwords: SealedSecret[] = [];
+      const carried: CarriedRequest[] = waiting.map((w) => (w.password ? { request: w.request, password: passwords.push(w.password) - 1 } : { request: w.request }));
+      await continueAsNew<typeof packageWriterWorkflow>({ ...start, resume: { recent: view.recent, served: view.served, seen: view.seen, waiting: carried } }, ...passwords);
     }
+    for (const { request, password } of waiting.splice(0)) begin(request, password);
+    const busy = await condition(() => waiting.length > 0 || historyIsLong(), idleMs);
+    if (!busy && inFlight === 0 && waiting.length === 0) return;
   }
 }

@@ -20,7 +20,7 @@ import {
 import { actionHolds, actionPackage, describeAction, undoFor, type PackageFacts, type PlaybookAction } from '../core/playbook/action';
 import { mergeReleases, planPlaybook, type Compromise } from '../core/playbook/plan';
 import { mayApprove, type Policy } from '../core/playbook/policy';
-import { FINAL_FAILURE_TYPES, type PackageWriteOutcome, type PackageWriterActivities, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
+import { FINAL_FAILURE_TYPES, type PackageWriteOutcome, type PackageWriterActivities, type PackageWrites, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
 import { actionTarget, boundEvents, boundReports, type ActionState, type AuditEvent, type PlaybookStatus, type PlaybookView } from '../core/playbook/view';
 import { compactReport } from '../core/incident';
 import { isOnCallReport, reportAuthorizesWrites } from '../core/write-authority';
@@ -146,7 +146,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   const waitingSince = new Map<string, number>();
   /** Requests handed to package writers and not yet answered, and the answers in. */
   const awaitedWrites = new Set<string>();
-  const writeResults = new Map<string, PackageWriteOutcome[]>();
+  /** Per request, each writer's answer (a request split over several writers is answered once by each). */
+  const writeAnswers = new Map<string, Map<string, PackageWriteOutcome[]>>();
 
   function record(event: Omit<AuditEvent, 'seq' | 'at'>): void {
     view.events.push({ seq: ++seq, at: now(), ...event });
@@ -210,19 +211,41 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   }
 
   /**
-   * Runs actions on one package through the package's writer (workflows/package-writer.ts), which runs
-   * every incident's writes to that package one request after another; returns one result per action.
+   * Runs writes to packages through their writers (workflows/package-writer.ts), each of which runs a
+   * package's writes after every earlier request's to it, whichever incident sent them; returns one
+   * result per action.
    */
-  async function runThroughWriter(name: string, actions: readonly PlaybookAction[], password?: SealedSecret): Promise<Map<string, PackageWriteOutcome>> {
+  async function runThroughWriters(writes: readonly PackageWrites[], password?: SealedSecret): Promise<Map<string, PackageWriteOutcome>> {
     const requestId = uuid4();
     awaitedWrites.add(requestId);
-    await writers.requestPackageWrites({ requestId, incident: workflowInfo().workflowId, registry: compromise.registry, name, actions: [...actions] }, password);
-    await condition(() => writeResults.has(requestId), WRITER_ANSWER_TIMEOUT_MS);
-    const results = writeResults.get(requestId) ?? [];
-    writeResults.delete(requestId);
+    writeAnswers.set(requestId, new Map());
+    const answering = await writers.requestPackageWrites({ requestId, incident: workflowInfo().workflowId, registry: compromise.registry, writes: [...writes] }, password);
+    await condition(() => writeAnswers.get(requestId)!.size >= answering, WRITER_ANSWER_TIMEOUT_MS);
+    const results = [...writeAnswers.get(requestId)!.values()].flat();
+    writeAnswers.delete(requestId);
     awaitedWrites.delete(requestId);
-    const silent = { type: 'WriterSilent', message: `the writer of ${name} did not answer within ${durationText(WRITER_ANSWER_TIMEOUT_MS)}: read the registry before acting again` };
-    return new Map(actions.map((a) => [a.id, results.find((r) => r.actionId === a.id) ?? { actionId: a.id, failure: silent }]));
+    const silent = { type: 'WriterSilent', message: `the writer did not answer within ${durationText(WRITER_ANSWER_TIMEOUT_MS)}: read the registry before acting again` };
+    const all = writes.flatMap((w) => w.actions);
+    return new Map(all.map((a) => [a.id, results.find((r) => r.actionId === a.id) ?? { actionId: a.id, failure: silent }]));
+  }
+
+  /**
+   * Runs the actions of several lanes (each in its order) at once: through the package writers in one
+   * request where they take them, directly in the incident otherwise (tokens, and incidents recorded
+   * before the writers).
+   */
+  async function executeLanes(lanes: readonly { key: string; states: readonly ActionState[] }[], password?: SealedSecret): Promise<void> {
+    const viaWriters = lanes.filter((lane) => writesThroughWriters(lane.key));
+    const direct = lanes.filter((lane) => !viaWriters.includes(lane));
+    await Promise.all([
+      ...direct.map((lane) => inLane(lane.key, () => executeAll(lane.key, lane.states, password))),
+      (async () => {
+        if (viaWriters.length === 0) return;
+        for (const lane of viaWriters) lane.states.forEach(markStarted);
+        const results = await runThroughWriters(viaWriters.map((lane) => ({ name: lane.key, actions: lane.states.map((s) => s.action) })), password);
+        for (const lane of viaWriters) for (const state of lane.states) settleAction(state, results.get(state.action.id)!, password);
+      })(),
+    ]);
   }
 
   /** Whether writes to packages go through their writers: incidents recorded before the writers keep writing themselves. */
@@ -230,18 +253,12 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     return key !== ACCOUNT_LANE && patched(PACKAGE_WRITERS_PATCH);
   }
 
-  /** Runs actions of one lane in order: gate passed, execute, record (verify follows, per lane set). */
+  /** Runs the actions of one lane in order, from the incident itself: gate passed, execute, record. */
   async function executeAll(key: string, states: readonly ActionState[], password?: SealedSecret): Promise<void> {
-    if (!writesThroughWriters(key)) {
-      for (const state of states) {
-        markStarted(state);
-        settleAction(state, await runDirectly(state.action, password), password);
-      }
-      return;
+    for (const state of states) {
+      markStarted(state);
+      settleAction(state, await runDirectly(state.action, password), password);
     }
-    states.forEach(markStarted);
-    const results = await runThroughWriter(key, states.map((s) => s.action), password);
-    for (const state of states) settleAction(state, results.get(state.action.id)!, password);
   }
 
   function settleAction(state: ActionState, result: PackageWriteOutcome, password?: SealedSecret): void {
@@ -388,9 +405,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     }
     // Tags first within a package: a fresh `npm install` stops resolving to a bad release at once.
     const order = (s: ActionState) => (s.action.kind === 'dist-tag' ? 0 : 1);
-    await Promise.all(
-      [...byPackage].map(([key, list]) => inLane(key, () => executeAll(key, [...list].sort((a, b) => order(a) - order(b))), writesThroughWriters(key) ? 'unbounded' : 'bounded')),
-    );
+    await executeLanes([...byPackage].map(([key, list]) => ({ key, states: [...list].sort((a, b) => order(a) - order(b)) })));
     const conflicted = replans < MAX_REPLANS ? [...byPackage.keys()].filter((key) => byPackage.get(key)!.some((s) => s.status === 'conflict')) : [];
     // Packages planned again are read back by that round; every other one is read back here.
     if (conflicted.length > 0) await replan(conflicted, replans + 1, 'a dist-tag moved, or its new version was deprecated, since our read');
@@ -431,24 +446,20 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   async function runApproved(): Promise<void> {
     if (!patched(PACKAGE_WRITERS_PATCH)) return runApprovedOneByOne();
     const batch = approved.splice(0);
-    const byPackage = new Map<string, { state: ActionState; secret?: SealedSecret }[]>();
+    // One request to the writers per password (most approvals give one), each package's actions in the order approved.
+    const byPassword: { secret?: SealedSecret; lanes: Map<string, ActionState[]> }[] = [];
+    const touched = new Set<string>();
     for (const { actionId, password } of batch) {
       const state = stateOf(actionId)!;
       const key = actionPackage(state.action) ?? ACCOUNT_LANE;
-      byPackage.set(key, [...(byPackage.get(key) ?? []), { state, secret: passwordFor(state, password) }]);
+      const secret = passwordFor(state, password);
+      let group = byPassword.find((g) => g.secret === secret);
+      if (!group) byPassword.push((group = { ...(secret ? { secret } : {}), lanes: new Map() }));
+      group.lanes.set(key, [...(group.lanes.get(key) ?? []), state]);
+      touched.add(key);
     }
-    // A package's approved actions go to its writer together, split only where the password differs.
-    await Promise.all(
-      [...byPackage].map(([key, items]) => inLane(key, async () => {
-        for (let i = 0; i < items.length; ) {
-          let end = i + 1;
-          while (end < items.length && items[end]!.secret === items[i]!.secret) end += 1;
-          await executeAll(key, items.slice(i, end).map((item) => item.state), items[i]!.secret);
-          i = end;
-        }
-      }, writesThroughWriters(key) ? 'unbounded' : 'bounded')),
-    );
-    await verify([...byPackage.keys()]);
+    for (const group of byPassword) await executeLanes([...group.lanes].map(([key, states]) => ({ key, states })), group.secret);
+    await verify([...touched]);
   }
 
   /** Incidents recorded before the package writers: each approved action on its own. */
@@ -465,7 +476,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
           const usable = held && held.until > Date.now() && held.uses < policy.otp.actionsPerWindow ? held : undefined;
           if (usable) usable.uses += 1;
           await executeAll(key, [state], state.action.otp ? usable?.secret : undefined);
-        }, writesThroughWriters(key) ? 'unbounded' : 'bounded');
+        });
       }),
     );
     await verify([...touched]);
@@ -490,7 +501,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       touched.add(key);
       await inLane(key, async () => {
         const secret = step.otp ? password : undefined;
-        const result = writesThroughWriters(key) ? (await runThroughWriter(key, [step], secret)).get(step.id)! : await runDirectly(step, secret);
+        const result = writesThroughWriters(key) ? (await runThroughWriters([{ name: key, actions: [step] }], secret)).get(step.id)! : await runDirectly(step, secret);
         if ('outcome' in result) {
           state.status = 'undone';
           record({ actor: requestedBy.by, phase: 'rolled-back', actionId: state.action.id, target: actionTarget(step), before: result.outcome.before, after: result.outcome.after, detail: describeAction(step) });
@@ -543,7 +554,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   setHandler(compromiseReportsSignal, addReports);
   setHandler(packageWrittenSignal, (answer) => {
     // Only answers to requests still awaited: a late or repeated answer changes nothing.
-    if (awaitedWrites.has(answer.requestId)) writeResults.set(answer.requestId, answer.results);
+    if (awaitedWrites.has(answer.requestId)) writeAnswers.get(answer.requestId)?.set(answer.writer, answer.results);
   });
   setHandler(reportCompromiseUpdate, async (incoming: CompromiseReport) => {
     addReports([incoming]);

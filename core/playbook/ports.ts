@@ -50,10 +50,17 @@ export interface PlaybookActivities {
   runNpmActions(actions: readonly PlaybookAction[], otp?: SealedSecret): Promise<PackageWriteOutcome[]>;
 }
 
+/** Writes to one package, in the order they must run. */
+export interface PackageWrites {
+  name: string;
+  actions: PlaybookAction[];
+}
+
 /**
- * Writes to one package, in order, asked of the package's writer (workflows/package-writer.ts): the one
- * workflow per package and registry that runs every incident's writes to it, one request after another,
- * so that two incidents never interleave their read-then-write of a packument.
+ * Writes to packages, asked of their writers (workflows/package-writer.ts): every package of a registry
+ * has exactly one writer (a few writers share a registry's packages), which runs each package's writes
+ * after every earlier request's writes to it, so that two incidents never interleave their
+ * read-then-write of a packument; different packages run at once.
  */
 export interface PackageWriteRequest {
   /** Unique per request: a request delivered twice (a retried signal) is run once. */
@@ -61,23 +68,26 @@ export interface PackageWriteRequest {
   /** The incident (workflow id) that asks, and receives the results. */
   incident: string;
   registry: string;
-  name: string;
-  actions: PlaybookAction[];
+  writes: PackageWrites[];
 }
 
 export type PackageWriteOutcome =
   | { actionId: string; outcome: ActionOutcome }
   | { actionId: string; failure: { type?: string; message: string } };
 
+/** One writer's answer to a request: the results of the writes that fell to it. */
 export interface PackageWriteResults {
   requestId: string;
+  /** The writer's workflow id: a request split over several writers is answered once by each. */
+  writer: string;
   results: PackageWriteOutcome[];
 }
 
 export interface PackageWriterActivities {
   /**
-   * Hands a request to the package's writer, starting the writer if none runs. The password, when the
-   * actions need one, travels alone in its own payload so that the codec seals it in the writer's history too.
+   * Hands a request to the writers of its packages, starting any that does not run; returns how many
+   * writers will answer. The password, when the actions need one, travels alone in its own payload so
+   * that the codec seals it in the writers' histories too.
    */
-  requestPackageWrites(request: PackageWriteRequest, otp?: SealedSecret): Promise<void>;
+  requestPackageWrites(request: PackageWriteRequest, otp?: SealedSecret): Promise<number>;
 }
