@@ -9,6 +9,7 @@ import { oneCleanLine } from '../core/plan';
 import { InvalidSpecError, parseReleaseSpec, printable } from '../core/spec';
 import { reportAndAwaitOutcome, timelineQuery } from '../workflows/definitions';
 import type { incidentWorkflow } from '../workflows/incident';
+import { followUntilSettled } from './follow';
 import { renderEntry, renderStatus, terminalSafe } from './render';
 
 export interface ReportOptions {
@@ -82,26 +83,13 @@ export function incidentRequestFor(options: ReportOptions): IncidentRequest {
  * comes from the update. Returns how many steps it printed.
  */
 async function printProgress(handle: WorkflowHandle, finished: Promise<unknown>, onAnswer: () => void, output: Output): Promise<number> {
-  let settled = false;
-  const over = finished.then(
-    () => void (settled = true),
-    () => void (settled = true),
-  );
   let printed = 0;
-  while (!settled) {
-    try {
-      // A query waits for a worker; never let it outlast the outcome or the deadline.
-      const view = await Promise.race([handle.query(timelineQuery), over]);
-      if (view === undefined) break;
-      onAnswer();
-      const ended = view.timeline.filter((e) => e.status !== 'running');
-      for (const entry of ended.slice(printed)) output.err(renderEntry(entry));
-      printed = Math.max(printed, ended.length);
-    } catch {
-      // No worker has picked the incident up yet.
-    }
-    await Promise.race([over, new Promise((r) => setTimeout(r, 200))]);
-  }
+  await followUntilSettled(() => handle.query(timelineQuery), finished, (view) => {
+    onAnswer();
+    const ended = view.timeline.filter((e) => e.status !== 'running');
+    for (const entry of ended.slice(printed)) output.err(renderEntry(entry));
+    printed = Math.max(printed, ended.length);
+  });
   return printed;
 }
 

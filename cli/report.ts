@@ -14,6 +14,7 @@ import { InvalidSpecError, parseReleaseSpec, printable } from '../core/spec';
 import { playbookQuery, reportCompromiseUpdate, type CompromiseReport } from '../workflows/definitions';
 import type { PlaybookRequest, playbookWorkflow } from '../workflows/playbook';
 import { DEFAULT_REASON, type FollowOptions, type Output } from './contain';
+import { followUntilSettled } from './follow';
 import { terminalSafe } from './render';
 import { renderPlaybook } from './render-playbook';
 
@@ -91,23 +92,11 @@ function eventLine(event: AuditEvent): string {
 
 /** Prints audit events as they land, until `finished` settles: progress only, the outcome is the update's. */
 async function printProgress(handle: WorkflowHandle, finished: Promise<unknown>, output: Output): Promise<number> {
-  let settled = false;
-  const over = finished.then(
-    () => void (settled = true),
-    () => void (settled = true),
-  );
   let printed = 0;
-  while (!settled) {
-    try {
-      const view = await Promise.race([handle.query(playbookQuery), over]);
-      if (view === undefined) break;
-      for (const event of view.events.filter((e) => e.seq > printed)) output.err(eventLine(event));
-      printed = Math.max(printed, view.events.at(-1)?.seq ?? 0);
-    } catch {
-      // No worker has picked the incident up yet.
-    }
-    await Promise.race([over, new Promise((r) => setTimeout(r, 200))]);
-  }
+  await followUntilSettled(() => handle.query(playbookQuery), finished, (view) => {
+    for (const event of view.events.filter((e) => e.seq > printed)) output.err(eventLine(event));
+    printed = Math.max(printed, view.events.at(-1)?.seq ?? 0);
+  });
   return printed;
 }
 

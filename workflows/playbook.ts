@@ -167,11 +167,10 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   // Writes to one package run one after another, across the automatic lanes, approvals and rollback.
   const lanes = new Map<string, Promise<unknown>>();
   let running = 0;
-  // Work handed to a package's writer takes no slot: the writer and the worker's per-registry gate bound it.
-  function inLane<T>(key: string, work: () => Promise<T>, slots: 'bounded' | 'unbounded' = 'bounded'): Promise<T> {
+  // Writes handed to the package writers take no slot (executeLanes): the writers and the worker's per-registry gate bound them.
+  function inLane<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = lanes.get(key) ?? Promise.resolve();
     const next = previous.then(async () => {
-      if (slots === 'unbounded') return work();
       await condition(() => running < concurrency);
       running += 1;
       try {
@@ -508,7 +507,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
         } else {
           record({ actor: WORKFLOW_ACTOR, phase: 'failed', actionId: state.action.id, target: actionTarget(step), detail: `${describeAction(step)}: ${result.failure.message}` });
         }
-      }, writesThroughWriters(key) ? 'unbounded' : 'bounded');
+      });
     }
     for (const state of view.actions) if (state.status === 'waiting') state.status = 'skipped';
     setStatus('rolled-back');
