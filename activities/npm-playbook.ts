@@ -25,7 +25,7 @@ import {
 } from '../clients/npm';
 import { packageStateFromPackument } from '../core/package-state';
 import type { ActionOutcome, PackageFacts, PlaybookAction } from '../core/playbook/action';
-import { isFinalFailureType, isSealedSecret, type FactsRequest, type PackageWriteOutcome, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
+import { isFinalFailureType, isSealedSecret, type FactsRequest, type PackageWriteOutcome, type PackageWrites, type PackageWritten, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
 import type { RegistryCredentials } from './registry';
 import { OTP_HINT } from './registry';
 import { RegistryGate } from './registry-gate';
@@ -225,5 +225,16 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
     return results;
   }
 
-  return { readPackageFacts, listTokenKeys, runNpmAction, runNpmActions };
+  async function runPackageWrites(registry: string, write: PackageWrites, otp?: SealedSecret): Promise<PackageWritten> {
+    const results = await runNpmActions(write.actions, otp);
+    if (!write.readBack || results.length < write.actions.length) return { results };
+    try {
+      return { results, facts: await readPackageFacts({ registry, name: write.name, ...write.readBack, unpublish: false }) };
+    } catch {
+      // The writes stand and their results must reach the incident: it reads the package itself, with retries.
+      return { results };
+    }
+  }
+
+  return { readPackageFacts, listTokenKeys, runNpmAction, runNpmActions, runPackageWrites };
 }

@@ -51,11 +51,11 @@ function breakdownOf(spawnedAt: number, exitedAt: number, events: readonly { pha
   };
 }
 
-function runQuarantine(registry: string, temporalAddress: string, taskQueue: string, extra: string[] = []): Promise<{ ms: number; status: string; breakdown?: Breakdown }> {
+function runQuarantine(registry: string, temporalAddress: string, taskQueue: string, extra: string[] = [], nodeArgs: string[] = []): Promise<{ ms: number; status: string; breakdown?: Breakdown }> {
   const started = performance.now();
   const spawnedAt = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, RELEASE, '--reason', REASON, '--registry', registry, '--json', ...extra], {
+    const child = spawn(process.execPath, [...nodeArgs, CLI, RELEASE, '--reason', REASON, '--registry', registry, '--json', ...extra], {
       env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress, QUARANTINE_TASK_QUEUE: taskQueue },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -87,7 +87,9 @@ async function byHand(registry: LocalRegistry): Promise<{ ms: number; ok: boolea
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'cpu-prof-dir': { type: 'string' } } });
+  // Where the timed command's start goes: a V8 CPU profile of each timed CLI process (read it with cpu-profile-summary).
+  const profile = values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof-dir']] : [];
   const runs = Number(values.runs);
   Runtime.install({ logger: new DefaultLogger('ERROR') });
 
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
               // comes. A plan (it writes nothing) loads this one's, untimed.
               const warm = await runQuarantine(registry.url, temporal.address, taskQueue, ['--plan']);
               if (warm.status !== 'planned') throw new Error(`the warm-up plan ended ${warm.status}`);
-              const { ms, status, breakdown } = await runQuarantine(registry.url, temporal.address, taskQueue);
+              const { ms, status, breakdown } = await runQuarantine(registry.url, temporal.address, taskQueue, [], profile);
               if (breakdown) breakdowns.push(breakdown);
               // contained: every automatic action read back (what waits for a person is not part of the by-hand baseline either).
               if (status !== 'contained' && status !== 'verified') throw new Error(`quarantine ended ${status}`);

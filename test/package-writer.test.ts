@@ -94,6 +94,25 @@ describe('writes to one package across incidents', () => {
     expect(details(view)).toMatch(/a dist-tag is on a version this incident deprecates/);
   });
 
+  it('reads a package back right after its writes and catches a tag put back on the bad release at that moment', async () => {
+    // The answer to the deprecation's write is held; meanwhile latest is put back on the release it
+    // deprecates (as an attacker's token could), after the tag move and before the read that verifies.
+    const held = proxy.holdNext((req) => req.method === 'PUT' && req.path === '/@acme%2futils');
+    const handle = await start('MAL-utils-put-back', [{ name: '@acme/utils', versions: ['1.2.0'] }]);
+    await held;
+    await npmCli(registry.url, registry.tokens.admin)(['dist-tag', 'add', '@acme/utils@1.2.0', 'latest']);
+    proxy.releaseHeld();
+
+    const view = await settled(handle);
+    expect(details(view)).toMatch(/a dist-tag is on a version this incident deprecates/);
+    expect(view.status).toBe('contained');
+    const utils = await npmView(npmCli(registry.url), '@acme/utils', ['1.2.0']);
+    expect(utils.distTags.latest).toBe('1.0.0');
+    expect(utils.deprecated['1.2.0']).toMatch(/compromised/);
+    // latest went to the last good release twice: once as planned, once after the read-back saw it back on 1.2.0.
+    expect(proxy.writes().filter((w) => w.path.endsWith('/@acme%2futils/dist-tags/latest')).map((w) => w.body)).toEqual(['"1.0.0"', '"1.0.0"']);
+  });
+
   it('runs two incidents\' writes to one package one after the other, through one writer', async () => {
     const writesBefore = proxy.writes().length;
     const [first, second] = await Promise.all([start('MAL-cli-latest', [{ name: '@acme/cli', versions: ['2.0.1'] }]), start('MAL-cli-next', [{ name: '@acme/cli', versions: ['2.1.0-beta.0'] }])]);

@@ -62,6 +62,8 @@ export const rollbackUpdate = defineUpdate<PlaybookView, [RollbackRequest, Seale
 
 /** Selects writes through the package writers in playbookWorkflow; incidents recorded before them write themselves. */
 export const PACKAGE_WRITERS_PATCH = 'package-writers';
+/** Writers read each package back right after its writes and answer with it; the incident's verification reads nothing itself. */
+export const WRITER_READ_BACK_PATCH = 'writer-read-back';
 
 /** A request for writes to one package, to that package's writer; the password (if any) sealed, alone. */
 export const packageWriteSignal = defineSignal<[PackageWriteRequest, SealedSecret?]>('packageWrite');

@@ -7,7 +7,7 @@
 // answers the incident that asked with one signal. The writer holds no policy and makes no decision:
 // the incident planned and gated every action it sends.
 import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { PackageWriteOutcome, PackageWriteRequest, PackageWrites, PlaybookActivities, SealedSecret } from '../core/playbook/ports';
+import type { PackageWriteOutcome, PackageWriteRequest, PackageWrites, PackageWritten, PlaybookActivities, SealedSecret } from '../core/playbook/ports';
 import { packageWriteSignal, packageWriterQuery, packageWrittenSignal, type PackageWriterRecord, type PackageWriterView } from './definitions';
 import { historyIsLong } from './lifetime';
 import { failureOf, NPM_ACTIVITY_OPTIONS } from './playbook';
@@ -37,9 +37,20 @@ function now(): string {
   return new Date(Date.now()).toISOString();
 }
 
-/** One package's writes: in one activity, and what it left (a failure a retry may fix) one activity each. */
-async function runWrites(write: PackageWrites, password?: SealedSecret): Promise<PackageWriteOutcome[]> {
-  const results: PackageWriteOutcome[] = await npm.runNpmActions(write.actions, password).catch(() => []);
+/**
+ * One package's writes: in one activity (read back in it too when the incident asks), and what it left
+ * (a failure a retry may fix) one activity each. Which activity runs follows from the request alone, so
+ * writers replay requests recorded before read-backs the way they ran them.
+ */
+async function runWrites(registry: string, write: PackageWrites, password?: SealedSecret): Promise<PackageWritten> {
+  let results: PackageWriteOutcome[];
+  if (write.readBack) {
+    const written = await npm.runPackageWrites(registry, write, password).catch(() => undefined);
+    if (written && written.results.length === write.actions.length) return written;
+    results = written?.results ?? [];
+  } else {
+    results = await npm.runNpmActions(write.actions, password).catch(() => []);
+  }
   for (const action of write.actions.slice(results.length)) {
     try {
       results.push({ actionId: action.id, outcome: await npm.runNpmAction(action, action.otp ? password : undefined) });
@@ -47,7 +58,7 @@ async function runWrites(write: PackageWrites, password?: SealedSecret): Promise
       results.push({ actionId: action.id, failure: failureOf(err) });
     }
   }
-  return results;
+  return { results };
 }
 
 export async function packageWriterWorkflow(start: PackageWriterStart, ...carriedPasswords: SealedSecret[]): Promise<void> {
@@ -88,21 +99,30 @@ export async function packageWriterWorkflow(start: PackageWriterStart, ...carrie
       view.pending.push(record);
       const run = (lanes.get(write.name) ?? Promise.resolve()).then(async () => {
         record.startedAt = now();
-        const results = await runWrites(write, password);
+        const written = await runWrites(request.registry, write, password);
         record.finishedAt = now();
         view.pending = view.pending.filter((r) => r !== record);
         view.recent = [...view.recent, record].slice(-RECENT_KEPT);
-        return results;
+        return written;
       });
       const tail = run.catch(() => undefined);
       lanes.set(write.name, tail);
       void tail.then(() => lanes.get(write.name) === tail && lanes.delete(write.name));
       return run;
     });
-    void Promise.all(parts).then(async (results) => {
+    void Promise.all(parts).then(async (written) => {
       view.served += 1;
+      const readBack = request.writes.flatMap((write, i) => {
+        const facts = written[i]!.facts;
+        return facts === undefined ? [] : [{ name: write.name, facts }];
+      });
       try {
-        await getExternalWorkflowHandle(request.incident).signal(packageWrittenSignal, { requestId: request.requestId, writer: workflowInfo().workflowId, results: results.flat() });
+        await getExternalWorkflowHandle(request.incident).signal(packageWrittenSignal, {
+          requestId: request.requestId,
+          writer: workflowInfo().workflowId,
+          results: written.flatMap((w) => w.results),
+          ...(readBack.length > 0 ? { readBack } : {}),
+        });
       } catch (err) {
         // The incident closed or was terminated while we wrote: the writes stand (its successor reads them back).
         log.warn('package writer: the incident that asked is gone', { incident: request.incident, requestId: request.requestId, error: failureOf(err).message });

@@ -17,7 +17,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import { actionHolds, actionPackage, describeAction, undoFor, type PackageFacts, type PlaybookAction } from '../core/playbook/action';
+import { actionHolds, actionPackage, describeAction, readBackFor, undoFor, type PackageFacts, type PlaybookAction } from '../core/playbook/action';
 import { mergeReleases, planPlaybook, type Compromise } from '../core/playbook/plan';
 import { mayApprove, type Policy } from '../core/playbook/policy';
 import { FINAL_FAILURE_TYPES, type PackageWriteOutcome, type PackageWriterActivities, type PackageWrites, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
@@ -30,6 +30,7 @@ import {
   closeSignal,
   compromiseReportsSignal,
   PACKAGE_WRITERS_PATCH,
+  WRITER_READ_BACK_PATCH,
   packageWrittenSignal,
   playbookQuery,
   rejectUpdate,
@@ -99,6 +100,9 @@ function now(): string {
   return new Date(Date.now()).toISOString();
 }
 
+/** Why a done action failed its read-back. */
+const NOT_READ_BACK = 'read back: the registry does not show it';
+
 export function failureOf(err: unknown): { type?: string; message: string } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
@@ -148,6 +152,11 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   const awaitedWrites = new Set<string>();
   /** Per request, each writer's answer (a request split over several writers is answered once by each). */
   const writeAnswers = new Map<string, Map<string, PackageWriteOutcome[]>>();
+  /**
+   * Packages as their writers read them right after our latest writes to them, until a verification
+   * uses them (once): that verification then reads nothing itself.
+   */
+  const readAfterWrites = new Map<string, PackageFacts | null>();
 
   function record(event: Omit<AuditEvent, 'seq' | 'at'>): void {
     view.events.push({ seq: ++seq, at: now(), ...event });
@@ -189,11 +198,15 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
    */
   async function readFacts(name: string, checking?: readonly PlaybookAction[]): Promise<PackageFacts | null> {
     const wants = policy.triggers[compromise.trigger].actions;
-    const checks = (kinds: readonly string[]) => (checking ?? []).some((a) => kinds.includes(a.kind));
     const facts = checking
-      ? { trust: checks(['revoke-trust', 'restore-trust']), staged: checks(['reject-staged']), access: checks(['require-2fa', 'restore-publish-access']), unpublish: false }
+      ? { ...readBackFor(checking), unpublish: false }
       : { trust: wants['revoke-trust'] !== 'off', staged: wants['reject-staged'] !== 'off', access: wants['require-2fa'] !== 'off', unpublish: wants.unpublish !== 'off' };
     return npm.readPackageFacts({ registry: compromise.registry, name, ...facts });
+  }
+
+  /** The done actions of a package: what its read-back checks. */
+  function doneOn(name: string): PlaybookAction[] {
+    return view.actions.filter((a) => a.status === 'done' && actionPackage(a.action) === name).map((a) => a.action);
   }
 
   function markStarted(state: ActionState): void {
@@ -218,6 +231,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     const requestId = uuid4();
     awaitedWrites.add(requestId);
     writeAnswers.set(requestId, new Map());
+    // An earlier read of these packages is about to be stale (their answers may come before this activity's result).
+    for (const write of writes) readAfterWrites.delete(write.name);
     const answering = await writers.requestPackageWrites({ requestId, incident: workflowInfo().workflowId, registry: compromise.registry, writes: [...writes] }, password);
     await condition(() => writeAnswers.get(requestId)!.size >= answering, WRITER_ANSWER_TIMEOUT_MS);
     const results = [...writeAnswers.get(requestId)!.values()].flat();
@@ -241,7 +256,12 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       (async () => {
         if (viaWriters.length === 0) return;
         for (const lane of viaWriters) lane.states.forEach(markStarted);
-        const results = await runThroughWriters(viaWriters.map((lane) => ({ name: lane.key, actions: lane.states.map((s) => s.action) })), password);
+        const readBack = patched(WRITER_READ_BACK_PATCH);
+        const writes = viaWriters.map((lane): PackageWrites => {
+          const actions = lane.states.map((s) => s.action);
+          return { name: lane.key, actions, ...(readBack ? { readBack: readBackFor([...doneOn(lane.key), ...actions]) } : {}) };
+        });
+        const results = await runThroughWriters(writes, password);
         for (const lane of viaWriters) for (const state of lane.states) settleAction(state, results.get(state.action.id)!, password);
       })(),
     ]);
@@ -298,11 +318,23 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
    */
   async function verify(packages: readonly string[]): Promise<string[]> {
     if (packages.length === 0) return [];
-    const checking = (name: string) => view.actions.filter((a) => a.status === 'done' && actionPackage(a.action) === name).map((a) => a.action);
-    const read = await Promise.all(packages.filter((name) => name !== ACCOUNT_LANE).map((name) => inLane(name, () => readFacts(name, checking(name)))));
+    const read = await Promise.all(
+      packages
+        .filter((name) => name !== ACCOUNT_LANE)
+        .map((name) => {
+          const fresh = readAfterWrites.get(name);
+          readAfterWrites.delete(name);
+          const needs = readBackFor(doneOn(name));
+          // A read made for fewer actions than are done now (another pass finished meanwhile) is read again.
+          const covers = (f: PackageFacts) => (!needs.trust || f.trust !== undefined) && (!needs.staged || f.staged !== undefined) && (!needs.access || f.publishRequires2fa !== undefined);
+          if (fresh === null || (fresh !== undefined && covers(fresh))) return fresh;
+          return inLane(name, () => readFacts(name, doneOn(name)));
+        }),
+    );
     const factsOf = new Map(read.filter((f): f is PackageFacts => f !== null).map((f) => [f.name, f]));
     const revocations = view.actions.some((a) => a.action.kind === 'revoke-token' && a.status === 'done');
     const tokenKeys = revocations ? await inLane(ACCOUNT_LANE, () => npm.listTokenKeys(compromise.registry)) : undefined;
+    const doneBefore = new Set(view.actions.filter((s) => s.status === 'done').map((s) => s.action.id));
     for (const state of view.actions) {
       if (state.status !== 'done') continue;
       const pkg = actionPackage(state.action);
@@ -310,7 +342,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       const holds = actionHolds(state.action, pkg === undefined ? undefined : factsOf.get(pkg), tokenKeys);
       if (!holds) {
         state.status = 'failed';
-        state.error = 'read back: the registry does not show it';
+        state.error = NOT_READ_BACK;
       }
       record({ actor: WORKFLOW_ACTOR, phase: holds ? 'verified' : 'verify-failed', actionId: state.action.id, target: actionTarget(state.action), detail: `${describeAction(state.action)}: ${holds ? 'read back in place' : 'read back: not in place'}` });
     }
@@ -319,7 +351,15 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     // Only a tag we never moved, or moved and found elsewhere: a move of ours that failed is its own answer.
     const ours = (move: PlaybookAction) =>
       view.actions.filter((s) => s.action.kind === 'dist-tag' && move.kind === 'dist-tag' && s.action.package === move.package && s.action.tag === move.tag);
-    const exposed = again.actions.filter((a) => a.kind === 'dist-tag' && a.gate === 'auto' && ours(a).every((s) => s.status === 'done'));
+    // "Found elsewhere" is judged on our latest move as it stood before this read-back (which marks a
+    // moved-away tag failed): a tag put back on a bad release right after our move is moved again.
+    const movedAgain = patched(WRITER_READ_BACK_PATCH);
+    const foundElsewhere = (move: PlaybookAction) => {
+      if (!movedAgain) return ours(move).every((s) => s.status === 'done');
+      const latest = ours(move).at(-1);
+      return latest === undefined || doneBefore.has(latest.action.id);
+    };
+    const exposed = again.actions.filter((a) => a.kind === 'dist-tag' && a.gate === 'auto' && foundElsewhere(a));
     return [...new Set(exposed.map((a) => actionPackage(a)!))];
   }
 
@@ -415,6 +455,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   /** Someone moved a tag since our read: read those packages again and plan their tag moves anew. */
   async function replan(packages: string[], round: number, cause: string): Promise<void> {
     record({ actor: WORKFLOW_ACTOR, phase: 'planned', detail: `${packages.join(', ')}: ${cause}: reading again and planning those tags anew (round ${round})` });
+    // What their writers read is older than the read this round plans on.
+    for (const name of packages) readAfterWrites.delete(name);
     const fresh = (await Promise.all(packages.map((name) => inLane(name, () => readFacts(name))))).filter((f): f is PackageFacts => f !== null);
     const plan = planPlaybook({ ...compromise, releases: compromise.releases.filter((r) => packages.includes(r.name)) }, fresh, policy, new Date(Date.now()));
     const added: ActionState[] = [];
@@ -427,6 +469,12 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     }
     // The conflicts are answered by the new plan (or by nothing left to move): not failures any more.
     for (const state of view.actions) if (state.status === 'conflict' && packages.includes(actionPackage(state.action) ?? '')) state.status = 'skipped';
+    if (patched(WRITER_READ_BACK_PATCH)) {
+      // So is a move of ours read back elsewhere (a tag put back on a bad release right after it).
+      for (const state of view.actions) {
+        if (state.action.kind === 'dist-tag' && state.status === 'failed' && state.error === NOT_READ_BACK && packages.includes(state.action.package)) state.status = 'skipped';
+      }
+    }
     await runAutomatic(added, round);
     // A package the new plan has nothing more for (the tag was moved somewhere safe) is read back too.
     const exposed = await verify(packages.filter((name) => !added.some((a) => actionPackage(a.action) === name)));
@@ -553,7 +601,9 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   setHandler(compromiseReportsSignal, addReports);
   setHandler(packageWrittenSignal, (answer) => {
     // Only answers to requests still awaited: a late or repeated answer changes nothing.
-    if (awaitedWrites.has(answer.requestId)) writeAnswers.get(answer.requestId)?.set(answer.writer, answer.results);
+    if (!awaitedWrites.has(answer.requestId)) return;
+    writeAnswers.get(answer.requestId)?.set(answer.writer, answer.results);
+    for (const { name, facts } of answer.readBack ?? []) readAfterWrites.set(name, facts);
   });
   setHandler(reportCompromiseUpdate, async (incoming: CompromiseReport) => {
     addReports([incoming]);

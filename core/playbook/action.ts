@@ -174,6 +174,15 @@ export function actionHolds(action: PlaybookAction, facts: PackageFacts | undefi
 }
 
 /**
+ * What a read-back of a package must read beyond its packument to check these actions (each is a
+ * request to the registry): the trusted publishers, the staged publishes, the publishing 2FA setting.
+ */
+export function readBackFor(actions: readonly PlaybookAction[]): { trust: boolean; staged: boolean; access: boolean } {
+  const checks = (kinds: readonly PlaybookAction['kind'][]) => actions.some((a) => kinds.includes(a.kind));
+  return { trust: checks(['revoke-trust', 'restore-trust']), staged: checks(['reject-staged']), access: checks(['require-2fa', 'restore-publish-access']) };
+}
+
+/**
  * Whether the target is still as the plan read it, so the write is the one planned: a dist-tag still on
  * the version the plan moves it from. A maintainer's move since the read is never overwritten.
  */

@@ -48,12 +48,33 @@ export interface PlaybookActivities {
    * results of a prefix of them: it stops before an action whose failure a retry may fix.
    */
   runNpmActions(actions: readonly PlaybookAction[], otp?: SealedSecret): Promise<PackageWriteOutcome[]>;
+  /**
+   * A writer's whole turn at one package in one activity: its actions as `runNpmActions` runs them and,
+   * when every action got a result and `readBack` asks for it, the package read back right after them.
+   */
+  runPackageWrites(registry: string, write: PackageWrites, otp?: SealedSecret): Promise<PackageWritten>;
+}
+
+/** What of a package a read-back reads beyond the packument: only what the actions to check changed. */
+export type ReadBackRequest = Pick<FactsRequest, 'trust' | 'staged' | 'access'>;
+
+/** A package's writes done by its writer, and the package as read right after them. */
+export interface PackageWritten {
+  results: PackageWriteOutcome[];
+  /** Undefined: not read back (some action's failure left the rest to single activities, or the read failed); null: no such package. */
+  facts?: PackageFacts | null;
 }
 
 /** Writes to one package, in the order they must run. */
 export interface PackageWrites {
   name: string;
   actions: PlaybookAction[];
+  /**
+   * Read the package back in the same activity, right after its writes, and answer with it: the
+   * incident's verification then needs no read of its own (one round trip through Temporal fewer per
+   * package, and the read is the one right after our writes, before any later request's).
+   */
+  readBack?: ReadBackRequest;
 }
 
 /**
@@ -81,6 +102,8 @@ export interface PackageWriteResults {
   /** The writer's workflow id: a request split over several writers is answered once by each. */
   writer: string;
   results: PackageWriteOutcome[];
+  /** The packages that asked for it, as read right after their writes. */
+  readBack?: { name: string; facts: PackageFacts | null }[];
 }
 
 export interface PackageWriterActivities {
