@@ -102,13 +102,24 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
 
   async function readPackageFacts(request: FactsRequest): Promise<PackageFacts | null> {
     const { registry, name } = request;
-    let packument;
-    try {
-      packument = await call(registry, (opts) => readPackument(name, opts));
-    } catch (err) {
-      if ((err as ApplicationFailure).type === 'PackageNotFound') return null;
-      throw err;
+    // All at once (each read is a round trip; only what the caller checks is read): a missing package
+    // makes the others moot, whatever they answered.
+    const [packumentRead, trustRead, stagedRead, accessRead] = await Promise.allSettled([
+      call(registry, (opts) => readPackument(name, opts)),
+      request.trust ? optional(registry, (opts) => listTrustedPublishers(name, opts)) : undefined,
+      request.staged ? optional(registry, (opts) => listStagedPublishes(name, opts)) : undefined,
+      request.access ? optional(registry, (opts) => readAccessSettings(name, opts)) : undefined,
+    ]);
+    if (packumentRead.status === 'rejected') {
+      if ((packumentRead.reason as ApplicationFailure).type === 'PackageNotFound') return null;
+      throw packumentRead.reason;
     }
+    for (const read of [trustRead, stagedRead, accessRead]) if (read.status === 'rejected') throw read.reason;
+    const settledValue = <T>(read: PromiseSettledResult<T>): T | undefined => (read.status === 'fulfilled' ? read.value : undefined);
+    const packument = packumentRead.value;
+    const trust = settledValue(trustRead);
+    const staged = settledValue(stagedRead);
+    const access = settledValue(accessRead);
     const time = (packument as { time?: Record<string, unknown> }).time ?? {};
     const facts: PackageFacts = {
       name,
@@ -116,17 +127,9 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
       published: Object.fromEntries(Object.entries(time).filter(([v, t]) => v in packument.versions && typeof t === 'string') as [string, string][]),
       maintainers: (packument.maintainers ?? []).map((m) => m.name),
     };
-    {
-      // Only what the caller checks: each of these is a request to the registry.
-      const [trust, staged, access] = await Promise.all([
-        request.trust ? optional(registry, (opts) => listTrustedPublishers(name, opts)) : undefined,
-        request.staged ? optional(registry, (opts) => listStagedPublishes(name, opts)) : undefined,
-        request.access ? optional(registry, (opts) => readAccessSettings(name, opts)) : undefined,
-      ]);
-      if (trust) facts.trust = trust.map(({ id, type, claims }) => ({ id, type, claims }));
-      if (staged) facts.staged = staged.map((s) => ({ id: s.id, version: s.version, ...(s.tag ? { tag: s.tag } : {}), ...(s.createdAt ? { createdAt: s.createdAt } : {}) }));
-      if (access) facts.publishRequires2fa = access.publishRequires2fa;
-    }
+    if (trust) facts.trust = trust.map(({ id, type, claims }) => ({ id, type, claims }));
+    if (staged) facts.staged = staged.map((s) => ({ id: s.id, version: s.version, ...(s.tag ? { tag: s.tag } : {}), ...(s.createdAt ? { createdAt: s.createdAt } : {}) }));
+    if (access) facts.publishRequires2fa = access.publishRequires2fa;
     if (request.unpublish) {
       const downloadsApi = deps.downloadsApi;
       const dependentsApi = deps.dependentsApi;
