@@ -24,9 +24,11 @@ usage:
   quarantine <incident id>
       report on an incident opened before the playbook (incident-…): approves what it holds
   quarantine list [--status STATUS] [--json]
-      the incidents, newest first: status, kind, packages, id
-  quarantine timeline <incident | name@version> [--registry URL] [--json]
-      print the audit timeline of an incident
+      the incidents, newest first: status, kind, packages, time to contain, what waits, id
+  quarantine timeline <incident | name@version> [--registry URL] [--json | --chained]
+      print the audit timeline of an incident (--chained: the hash-chained export the server serves)
+  quarantine timeline verify <file> [--json]
+      check the hash chain of an exported timeline: exit 0 intact, 1 broken
   quarantine approve <incident> [action id...] [--otp CODE] [--as NAME] [--note TEXT] [--hosts-swept]
       approve actions of a playbook incident that wait for a person (default: every one); --otp when
       npm asks a one-time password (trusted publishers, staged publishes, 2FA settings); --hosts-swept
@@ -92,6 +94,7 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
         'hosts-swept': { type: 'boolean', default: false },
         status: { type: 'string' },
         osv: { type: 'string' },
+        chained: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -166,7 +169,7 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
       return refused(err, output, 'quarantine list');
     }
     try {
-      return await list(connected.client, { json: values.json, ...(values.status ? { status: values.status } : {}) }, output);
+      return await list(connected.client, { json: values.json, colour: colourOutput(env), ...(values.status ? { status: values.status } : {}) }, output);
     } catch (err) {
       return refused(err, output, 'quarantine list', connected.target);
     } finally {
@@ -204,6 +207,13 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
     }
   }
 
+  if (command === 'timeline' && rest[0] === 'verify') {
+    if (rest.length !== 2) {
+      output.err('quarantine timeline verify takes one file: a timeline exported from /incidents/<id>.json or `quarantine timeline <id> --chained`');
+      return 2;
+    }
+    return (await import('./timeline')).verifyTimelineFile(rest[1]!, values.json, output);
+  }
   const takesIncident = command === 'timeline' || command === 'close';
   if (takesIncident && rest.length !== 1) {
     output.err(`quarantine: ${command} takes one incident id or name@version`);
@@ -261,7 +271,7 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
     if (command === 'close') return await (await import('./close')).close(client, incident, values.reason, output);
     if (onCall) return await (await import('./report')).reportOnCall(client, onCall, { json: values.json, taskQueue, waitMs }, output);
     if (legacy) return await (await import('./contain')).contain(client, legacy, { json: values.json, taskQueue, waitMs }, output);
-    return await (await import('./timeline')).timeline(client, incident, values.json, output);
+    return await (await import('./timeline')).timeline(client, incident, { json: values.json, chained: values.chained, colour: colourOutput(env) }, output);
   } catch (err) {
     if (err instanceof Error && err.name === 'WorkflowNotFoundError') {
       output.err(`quarantine: no such incident: ${printable(incident)}`);
@@ -271,6 +281,11 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
   } finally {
     await disconnect();
   }
+}
+
+/** Colour only for a person at a terminal, and never with NO_COLOR set (no-color.org). */
+function colourOutput(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(process.stdout.isTTY) && !env.NO_COLOR;
 }
 
 async function cliSecretKey(env: NodeJS.ProcessEnv): Promise<Buffer> {

@@ -2,7 +2,7 @@
 // the audit trail. Package names, reasons and the registry's words are untrusted: all through terminalSafe.
 import { describeAction } from '../core/playbook/action';
 import { KEEP_FIRST_EVENTS, type ActionState, type AuditEvent, type PlaybookView } from '../core/playbook/view';
-import { terminalSafe } from './render';
+import { paint, terminalSafe } from './render';
 
 const STATUS_LINE: Record<PlaybookView['status'], string> = {
   running: 'in progress',
@@ -39,13 +39,18 @@ function auditLines(view: PlaybookView): string[] {
   return [...lines.slice(0, at), `… ${view.eventsDropped} events not kept in the view …`, ...lines.slice(at)];
 }
 
-export function renderPlaybook(view: PlaybookView): string {
+const STATUS_COLOUR: Record<PlaybookView['status'], 'green' | 'yellow' | 'red' | undefined> = {
+  running: 'yellow', contained: 'green', verified: 'green', held: 'yellow', recorded: 'yellow', failed: 'red', 'rolled-back': undefined, planned: undefined,
+};
+
+/** `colour`: only for a terminal (the caller knows stdout is a TTY and NO_COLOR is unset). */
+export function renderPlaybook(view: PlaybookView, colour = false): string {
   const waiting = view.actions.filter((a) => a.status === 'waiting');
   const releases = view.compromise.releases.map((r) => `${r.name}@${r.versions.join(',')}`).join(' ');
   return [
     `incident ${terminalSafe(view.incident)}`,
     `  releases  ${terminalSafe(releases)} on ${terminalSafe(view.registry)}`,
-    `  status    ${view.status}: ${STATUS_LINE[view.status]}${timeToContain(view)}`,
+    `  status    ${paint(`${view.status}: ${STATUS_LINE[view.status]}`, STATUS_COLOUR[view.status], colour)}${timeToContain(view)}`,
     ...view.holds.map((h) => `  HELD      ${terminalSafe(h.reason)}`),
     ...(view.blockers ?? []).map((b) => `  BLOCKED   ${terminalSafe(b)}`),
     ...(view.unresolved ?? []).map((u) => `  UNSAFE    ${terminalSafe(u)}`),

@@ -109,3 +109,10 @@ function blastRadiusLines(view: WatchView): string[] {
   for (const held of view.held ?? []) lines.push(`  HELD for a person, not contained: ${terminalSafe(held.reason)} (${held.versionCount} version(s))`);
   return lines;
 }
+
+const COLOURS = { green: 32, yellow: 33, red: 31 } as const;
+
+/** Colour for a terminal: only when `enabled` (stdout is a TTY and NO_COLOR is unset), around text already made terminalSafe. */
+export function paint(text: string, colour: keyof typeof COLOURS | undefined, enabled: boolean): string {
+  return enabled && colour ? `\u001b[${COLOURS[colour]}m${text}\u001b[0m` : text;
+}

@@ -2,9 +2,12 @@
 import type { Client } from '@temporalio/client';
 import { compromiseId, incidentId } from '../core/incident-id';
 import { parseReleaseSpec, printable } from '../core/spec';
-import { readAnyIncidentView } from './incident-view';
+import { readAnyIncidentView } from '../app/incidents';
 import type { Output } from './contain';
-import { renderTimeline, renderWatch } from './render';
+import { readFile, stat } from 'node:fs/promises';
+import { chainTimeline, verifyChain } from '../core/timeline/chain';
+import { incidentTimeline } from '../core/timeline/model';
+import { renderTimeline, renderWatch, terminalSafe } from './render';
 import { renderPlaybook } from './render-playbook';
 
 /**
@@ -52,9 +55,36 @@ export function incidentIdFromArgument(argument: string, registry: string): stri
   throw new Error(`${notARelease?.message ?? 'not a release'}; or give an incident id (${INCIDENT_ID_PREFIXES.map((p) => `${p}-…`).join(', ')})`);
 }
 
-export async function timeline(client: Client, incident: string, json: boolean, output: Output): Promise<number> {
+/**
+ * `--json` prints the incident's own view (as its query answers); `--chained` the hash-chained timeline
+ * the server exports at /incidents/<id>.json, which `quarantine timeline verify` checks.
+ */
+export async function timeline(client: Client, incident: string, options: { json: boolean; chained?: boolean; colour?: boolean }, output: Output): Promise<number> {
   const read = await readAnyIncidentView(client.workflow.getHandle(incident));
-  if (json) output.out(JSON.stringify(read.view, null, 2));
-  else output.out(read.type === 'watch' ? renderWatch(read.view) : read.type === 'playbook' ? renderPlaybook(read.view) : renderTimeline(read.view));
+  if (options.chained) output.out(JSON.stringify(chainTimeline(incidentTimeline(read)), null, 2));
+  else if (options.json) output.out(JSON.stringify(read.view, null, 2));
+  else output.out(read.type === 'watch' ? renderWatch(read.view) : read.type === 'playbook' ? renderPlaybook(read.view, options.colour ?? false) : renderTimeline(read.view));
   return 0;
 }
+
+/** `quarantine timeline verify <file>`: checks an exported timeline's hash chain; exit 0 intact, 1 broken, 2 unreadable. */
+export async function verifyTimelineFile(path: string, json: boolean, output: Output): Promise<number> {
+  let document: unknown;
+  try {
+    const file = await stat(path);
+    if (!file.isFile()) throw new Error('not a regular file');
+    if (file.size > MAX_EXPORT_BYTES) throw new Error(`larger than ${MAX_EXPORT_BYTES} bytes`);
+    document = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    output.err(`quarantine timeline verify: ${printable(path)}: ${printable((err as Error).message)}`);
+    return 2;
+  }
+  const check = verifyChain(document);
+  if (json) output.out(JSON.stringify(check));
+  else if (check.ok) output.out(`intact: ${check.events} events, head ${check.head}`);
+  else output.out(`BROKEN: ${terminalSafe(check.problem)}`);
+  return check.ok ? 0 : 1;
+}
+
+/** An incident keeps at most 1,000 events of bounded size: an export is a few MB at most. */
+const MAX_EXPORT_BYTES = 64 * 1024 * 1024;

@@ -9,6 +9,7 @@ import { AlertRejection, type NormalizedAlert } from '../core/alert';
 import { isContainmentRoute, routeAlert } from '../core/intake';
 import type { ParsedDelivery } from '../core/alerts/parse-result';
 import { approvalsPlugin, type ApprovalsOptions } from './approvals';
+import { timelineViewPlugin, type TimelineViewOptions } from './timeline-view';
 import { deliveryLimitProblem, type Drainer } from './drainer';
 import type { ENDPOINTS, EndpointName } from './endpoints';
 import type { IncidentIndex } from './incident-index';
@@ -35,6 +36,8 @@ export interface IntakeDeps {
   sboms?: SbomIngester;
   /** Decisions over /api (server/approvals.ts); without users they answer 503 and say how to turn them on. */
   approvals?: ApprovalsOptions;
+  /** The audit timeline view (server/timeline-view.ts), behind the same login; without users it answers 503. */
+  timelineView?: TimelineViewOptions;
   logger?: boolean | Record<string, unknown>;
   /** The process's event-loop delay and GC pauses since the last /readyz (reading resets them). */
   runtimeTimings?: () => Record<string, unknown>;
@@ -215,5 +218,6 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
   if (deps.sboms) registerSbomRoute(app, { ingester: deps.sboms, bodyLimit: config.sbomBodyLimit ?? DEFAULT_SBOM_BODY_LIMIT });
   // Encapsulated: its authentication, content-type rule and error handler stay on its own routes.
   app.register(approvalsPlugin, { prefix: '/api', ...deps.approvals });
+  app.register(timelineViewPlugin, { ...deps.timelineView });
   return app;
 }

@@ -17,7 +17,7 @@ import type { PlaybookView } from '../core/playbook/view';
 import { printable } from '../core/spec';
 import { describeTemporalFailure } from '../worker/temporal-refusal';
 import { approvalRefusedSignal, approveUpdate, rejectUpdate, rollbackUpdate, type ApprovalRequest } from '../workflows/definitions';
-import { requireUser, userOf, type UiUsers } from './auth';
+import { browserRequestProblem, requireUser, userOf, type UiAccess, type UiUsers } from './auth';
 
 export type Decision = 'approve' | 'reject' | 'rollback';
 const DECISIONS: readonly Decision[] = ['approve', 'reject', 'rollback'];
@@ -29,6 +29,8 @@ export interface ApprovalsOptions {
   client?: Client;
   /** Temporal's address and namespace, to word its refusals. */
   temporal?: { address: string; namespace: string };
+  /** Who may decide (QUARANTINE_UI_APPROVERS) and the pages' CSRF tokens; without it every user may try. */
+  access?: UiAccess;
 }
 
 /** A decision is a few ids and a line of text: anything larger is not one. */
@@ -156,6 +158,15 @@ export async function approvalsPlugin(api: FastifyInstance, options: ApprovalsOp
   api.addHook('onRequest', async (request, reply) => {
     if (!isJson(request)) return reply.code(415).header('connection', 'close').send({ error: 'send application/json' });
   });
+  const { access } = options;
+  if (access) {
+    api.addHook('onRequest', async (request, reply) => {
+      const user = userOf(request);
+      if (!access.isApprover(user)) return reply.code(403).header('connection', 'close').send({ error: `${user} is not an approver here (QUARANTINE_UI_APPROVERS does not name them)` });
+      const problem = browserRequestProblem(request, access, user);
+      if (problem) return reply.code(403).header('connection', 'close').send({ error: problem });
+    });
+  }
 
   for (const decision of DECISIONS) {
     api.post<{ Params: { id: string } }>(`/incidents/:id/${decision}`, { bodyLimit: APPROVAL_BODY_LIMIT }, async (request, reply) => {

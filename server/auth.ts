@@ -203,3 +203,50 @@ export function requireUser(users: UiUsers) {
     authenticated.set(request, user);
   };
 }
+
+/**
+ * What a login may do on the timeline view and the API beyond reading: decide (QUARANTINE_UI_APPROVERS
+ * names the approvers; unset, every user may try, and the policy's validators decide as before), and
+ * the CSRF token its pages carry. A token is an HMAC of the login under this process's own key: no
+ * state to keep, and a token from before a restart is refused (reloading the page gives a new one).
+ */
+export class UiAccess {
+  private readonly key = randomBytes(32);
+
+  constructor(private readonly approvers?: ReadonlySet<string>) {}
+
+  isApprover(user: string): boolean {
+    return this.approvers === undefined || this.approvers.has(user);
+  }
+
+  csrfToken(user: string): string {
+    return createHmac('sha256', this.key).update(`csrf\u0000${user}`).digest('base64url');
+  }
+
+  csrfValid(user: string, token: string | undefined): boolean {
+    if (typeof token !== 'string' || token.length > 100) return false;
+    const expected = Buffer.from(this.csrfToken(user));
+    const given = Buffer.from(token);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+}
+
+/**
+ * A request a browser sent (every browser sends Origin on a POST, scripts and the CLI do not) is taken
+ * only from a page of this server, with the CSRF token of the login it carries. The JSON-only rule
+ * already keeps a form on another site out; this keeps out anything else a browser could be made to send.
+ */
+export function browserRequestProblem(request: FastifyRequest, access: UiAccess, user: string): string | undefined {
+  const origin = request.headers.origin;
+  if (origin === undefined) return undefined;
+  let host: string | undefined;
+  try {
+    host = new URL(origin).host;
+  } catch {
+    host = undefined;
+  }
+  if (host === undefined || host !== request.headers.host) return 'a decision from a browser is taken only from this server\'s own pages';
+  const token = request.headers['x-csrf-token'];
+  if (!access.csrfValid(user, Array.isArray(token) ? token[0] : token)) return 'a decision from a browser needs the CSRF token of its page: reload the page and decide again';
+  return undefined;
+}

@@ -27,6 +27,8 @@ export interface ServeConfig extends IntakeConfig {
 
 export interface UiConfig {
   users: UiUsers;
+  /** QUARANTINE_UI_APPROVERS: the users who may decide from the page and the API; undefined: every user (the policy decides). */
+  approvers?: string[];
   /** Seals one-time passwords before they leave the server: the key the worker holds (QUARANTINE_SECRET_KEY). */
   secretKey: Buffer;
 }
@@ -37,8 +39,15 @@ export interface UiConfig {
  */
 export function uiConfigFromEnv(env: NodeJS.ProcessEnv): UiConfig | undefined {
   const entries = secretList(env.QUARANTINE_UI_USERS);
-  if (entries.length === 0) return undefined;
-  return { users: parseUiUsers(entries), secretKey: secretCodecKey(env, secretKeyFile(env)) };
+  if (entries.length === 0) {
+    if (secretList(env.QUARANTINE_UI_APPROVERS).length > 0) throw new Error('QUARANTINE_UI_APPROVERS names approvers, but QUARANTINE_UI_USERS names no user to log in as');
+    return undefined;
+  }
+  const users = parseUiUsers(entries);
+  const approvers = secretList(env.QUARANTINE_UI_APPROVERS);
+  const unknown = approvers.filter((name) => !users.names.includes(name));
+  if (unknown.length > 0) throw new Error(`QUARANTINE_UI_APPROVERS: ${unknown.map((n) => JSON.stringify(n.slice(0, 100))).join(', ')} not among the users of QUARANTINE_UI_USERS`);
+  return { users, ...(approvers.length > 0 ? { approvers } : {}), secretKey: secretCodecKey(env, secretKeyFile(env)) };
 }
 
 function positive(name: string, value: string | undefined, fallback: number): number {

@@ -9,6 +9,8 @@ import type { ServeConfig } from './config';
 import { DeadLetters, Drainer, type PendingEntry } from './drainer';
 import { ENDPOINTS } from './endpoints';
 import type { ApprovalsOptions } from './approvals';
+import { UiAccess } from './auth';
+import type { TimelineViewOptions } from './timeline-view';
 import { SealedSecretCodec } from '../worker/secret-codec';
 import { IncidentIndex, type IndexSnapshot } from './incident-index';
 import { Journal, type JournalDisk } from './journal';
@@ -66,21 +68,25 @@ export async function startIntake(config: ServeConfig, options: IntakeOptions = 
   }
   // Decisions go through a client of their own over the same connection: its codec seals the one-time
   // passwords they carry, as the CLI's does, so Temporal's history holds them encrypted.
+  const access = config.ui ? new UiAccess(config.ui.approvers ? new Set(config.ui.approvers) : undefined) : undefined;
+  const temporalTarget = temporalAddress ? { temporal: { address: temporalAddress, namespace: client.options.namespace } } : {};
+  const timelineView: TimelineViewOptions = config.ui ? { users: config.ui.users, access, client, ...temporalTarget } : {};
   const approvals: ApprovalsOptions = config.ui
     ? {
         users: config.ui.users,
+        access,
         client: new Client({ connection: client.connection, namespace: client.options.namespace, dataConverter: { payloadCodecs: [new SealedSecretCodec(config.ui.secretKey)] } }),
         ...(temporalAddress ? { temporal: { address: temporalAddress, namespace: client.options.namespace } } : {}),
       }
     : {};
   const drainer = new Drainer({ client, journal, deadLetters, backlog, taskQueue: config.taskQueue, signalsPerSecond: config.signalsPerSecond, policy: config.policy, log });
   const runtime = watchRuntime();
-  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, sboms, approvals, logger: options.logger ?? false, runtimeTimings: runtime.read });
+  app = buildIntakeServer({ config, endpoints: ENDPOINTS, journal, index, drainer, sboms, approvals, timelineView, logger: options.logger ?? false, runtimeTimings: runtime.read });
   if (config.ui) {
-    app.log.info({ users: config.ui.users.names.length }, 'decisions over /api/incidents/:id/approve|reject|rollback: on, for the users of QUARANTINE_UI_USERS');
+    app.log.info({ users: config.ui.users.names.length, approvers: config.ui.approvers?.length ?? 'every user' }, 'the timeline view (/incidents) and decisions over /api/incidents/:id/approve|reject|rollback: on, for the users of QUARANTINE_UI_USERS');
     if (!isLoopback(config.host)) app.log.warn('HTTP Basic passwords travel in clear over http: serve /api behind a TLS proxy when HOST is not this machine');
   } else {
-    app.log.info('decisions over /api are off: set QUARANTINE_UI_USERS to turn them on');
+    app.log.info('the timeline view and decisions over /api are off: set QUARANTINE_UI_USERS to turn them on');
   }
   drainer.start();
   await app.listen({ host: config.host, port: config.port });
