@@ -2,6 +2,7 @@
 // network. A Temporal dev server with its Web UI, a seeded local registry, a worker, one demo incident.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { normalizeRegistryUrl } from '../core/registry-url';
 import { defaultDataDir } from '../store/paths';
@@ -16,6 +17,8 @@ import { policyFromEnv } from '../app/policy';
 import type { Policy } from '../core/playbook/policy';
 import { REGISTRY_OTP } from '../stack/registry';
 import type { Output } from './contain';
+import { serveConfigFromEnv } from '../server/config';
+import { startIntake } from '../server/index';
 import { provenanceCommand } from './provenance';
 import { onCallRequestFor, reportOnCall } from './report';
 
@@ -81,11 +84,29 @@ export async function runDev(output: Output, { once = false } = {}): Promise<num
       planOnly: false,
       policy,
     });
+    // The timeline view (and the alert intake beside it), with a login made up for this run only.
+    const password = randomBytes(12).toString('base64url');
+    const serveConfig = serveConfigFromEnv(
+      {
+        ...devEnv,
+        QUARANTINE_REGISTRY: registry.url,
+        QUARANTINE_TASK_QUEUE: TASK_QUEUE,
+        QUARANTINE_OWNED_PACKAGES: '@acme/*',
+        QUARANTINE_UI_USERS: `${you}:${password}`,
+        QUARANTINE_UI_APPROVERS: you,
+        GITHUB_WEBHOOK_SECRETS: randomBytes(32).toString('hex'),
+        QUARANTINE_WEBHOOK_SECRETS: `whsec_${randomBytes(24).toString('base64')}`,
+      },
+      0,
+    );
+    const intake = await startIntake(serveConfig, { logger: false, client });
+    stops.push(() => intake.close());
     const code = await reportOnCall(client, built, { json: false, taskQueue: TASK_QUEUE, waitMs: 120_000 }, output);
     const cli = `TEMPORAL_ADDRESS=${temporal.address} QUARANTINE_DATA_DIR=${dataDir} npx quarantine`;
     output.out(`
 where to look:
   Temporal Web UI   ${temporal.uiUrl ?? '(headless)'}/namespaces/default/workflows
+  incident timeline ${new URL(`incidents/${encodeURIComponent(built.incident)}`, intake.url.endsWith('/') ? intake.url : `${intake.url}/`).href}   (log in as ${you}, password ${password}: made up for this run)
   registry          ${registry.url}
   the deprecation   npm view @acme/core@1.2.3 deprecated --registry ${registry.url}
   the dist-tags     npm dist-tag ls @acme/core --registry ${registry.url}

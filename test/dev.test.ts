@@ -51,6 +51,14 @@ describe('quarantine dev', () => {
     expect((await npm(['dist-tag', 'ls', '@acme/core'])).trim()).toBe('latest: 1.2.2');
     expect(await answers(ui!)).toBe(true);
 
+    // The incident's page in the timeline view: nothing without the login, the incident with the printed one.
+    const page = /incident timeline (http:\/\/127\.0\.0\.1:\d+\/incidents\/\S+) {3}\(log in as (\S+), password (\S+): made up for this run\)/.exec(stdout);
+    expect(page).not.toBeNull();
+    expect((await fetch(page![1]!)).status).toBe(401);
+    const shown = await fetch(page![1]!, { headers: { authorization: `Basic ${Buffer.from(`${page![2]}:${page![3]}`).toString('base64')}` } });
+    expect(shown.status).toBe(200);
+    expect(await shown.text()).toContain('@acme/core');
+
     // So does the blast-radius command: dev indexed the demo packages' provenance.
     const blast = /blast radius {6}(QUARANTINE_DATA_DIR=\S+) npx quarantine (affected --run \d+)/.exec(stdout);
     expect(blast).not.toBeNull();
@@ -71,5 +79,6 @@ describe('quarantine dev', () => {
     expect(await exited).toBe(0);
     expect(await answers(registry!)).toBe(false);
     expect(await answers(ui!)).toBe(false);
+    expect(await answers(page![1]!)).toBe(false);
   });
 });
