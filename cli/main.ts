@@ -64,6 +64,8 @@ options:
   --wait SECONDS           stop following after this long (the incident goes on; default 600)
 
   QUARANTINE_POLICY        the containment policy file (docs/policy.md; default: the safe built-in one)
+  QUARANTINE_SERVER        report releases through quarantine serve at this URL instead of Temporal, with
+                           QUARANTINE_SERVER_USER and QUARANTINE_SERVER_PASSWORD (a user of its QUARANTINE_UI_USERS)
 
 exit status: 0 contained (or planned), 1 not contained, 2 bad input, 3 gave up waiting,
   ${REFUSED_EXIT_CODE} Temporal unreachable or refused (address, namespace, permission, search attributes)`;
@@ -245,6 +247,12 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
       legacy = (await import('./contain')).incidentRequestFor({ spec: command, reason: values.reason, registry, dryRun: values['dry-run'] });
       incident = legacy.incident;
     } else {
+      const server = (await import('./remote')).serverFromEnv(env);
+      if (server) {
+        const planOnly = values.plan || values['dry-run'];
+        const named = values.registry ?? env.QUARANTINE_REGISTRY;
+        return await (await import('./remote')).reportViaServer(server, { specs: positionals, ...(values.reason !== undefined ? { reason: values.reason } : {}), plan: planOnly, ...(named ? { registry: named } : {}), waitMs, json: values.json }, output);
+      }
       const { policyFromEnv } = await import('../app/policy');
       onCall = (await import('./report')).onCallRequestFor({ specs: positionals, reason: values.reason, registry, planOnly: values.plan || values['dry-run'], policy: policyFromEnv(env) });
       incident = onCall.incident;

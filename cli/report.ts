@@ -9,14 +9,14 @@ import type { Report } from '../core/incident';
 import { compromiseId } from '../core/incident-id';
 import { oneCleanLine } from '../core/plan';
 import type { Policy } from '../core/playbook/policy';
-import type { AuditEvent, PlaybookView } from '../core/playbook/view';
+import type { PlaybookView } from '../core/playbook/view';
 import { InvalidSpecError, parseReleaseSpec, printable } from '../core/spec';
 import { playbookQuery, reportCompromiseUpdate, type CompromiseReport } from '../workflows/definitions';
 import type { PlaybookRequest, playbookWorkflow } from '../workflows/playbook';
 import { DEFAULT_REASON, type FollowOptions, type Output } from './contain';
 import { followUntilSettled } from './follow';
 import { terminalSafe } from './render';
-import { renderPlaybook } from './render-playbook';
+import { eventLine, printOnCallOutcome } from './on-call-output';
 
 export interface OnCallOptions {
   specs: string[];
@@ -24,6 +24,8 @@ export interface OnCallOptions {
   registry: string;
   planOnly: boolean;
   policy: Policy;
+  /** Who reports (default: this machine's user, `cli:<name>`); the server names its login. */
+  requestedBy?: string;
 }
 
 /** At most this many releases in one command: beyond it, an OSV file or the intake is the tool. */
@@ -65,6 +67,7 @@ export interface OnCallFields {
   /** Ranges beside the releases that name no release in particular: holds, for a person. */
   overBroad?: string[];
   osv?: unknown;
+  requestedBy?: string;
 }
 
 /** The incident an on-call command starts or joins: its report approves exactly `releases`. */
@@ -74,7 +77,7 @@ export function onCallRequest(fields: OnCallFields): OnCallRequest {
   const { incident, registry, releases } = fields;
   const advisories = fields.advisories ?? [];
   const overBroad = fields.overBroad ?? [];
-  const report: Report = { reportId: randomUUID(), requestedBy: `cli:${userInfo().username}`, reason, at: new Date().toISOString() };
+  const report: Report = { reportId: randomUUID(), requestedBy: fields.requestedBy ?? `cli:${userInfo().username}`, reason, at: new Date().toISOString() };
   // The holds go with the report too: an incident already open (the intake's, for the same advisory) takes them from it.
   const first: CompromiseReport = { report, releases, ...(advisories.length > 0 ? { advisories } : {}), ...(overBroad.length > 0 ? { overBroad } : {}) };
   const request: PlaybookRequest = {
@@ -84,10 +87,6 @@ export function onCallRequest(fields: OnCallFields): OnCallRequest {
     ...(fields.planOnly ? { planOnly: true } : {}),
   };
   return { incident, request, first, ...(fields.osv === undefined ? {} : { osv: fields.osv }) };
-}
-
-function eventLine(event: AuditEvent): string {
-  return `${event.at.slice(11, 23)}  ${event.phase.padEnd(18)} ${terminalSafe(event.detail)}`;
 }
 
 /** Prints audit events as they land, until `finished` settles: progress only, the outcome is the update's. */
@@ -100,21 +99,25 @@ async function printProgress(handle: WorkflowHandle, finished: Promise<unknown>,
   return printed;
 }
 
-/** Whether the automatic containment is in place and read back. */
-export function isContainedView(view: PlaybookView): boolean {
-  return view.status === 'contained' || view.status === 'verified';
+/** An on-call report handed to Temporal: the incident once started or joined, and the answer to come. */
+export interface SubmittedOnCall {
+  /** The incident's handle once it runs; undefined if the deadline came first. */
+  started: Promise<WorkflowHandle<typeof playbookWorkflow> | undefined>;
+  /** The incident's view from a pass that started after this report; undefined at the deadline. */
+  finished: Promise<PlaybookView | undefined>;
+  /** Stops the deadline's timer (the answer came, or the caller gave up). */
+  done(): void;
 }
 
-export async function reportOnCall(client: Client, built: OnCallRequest, options: FollowOptions, output: Output): Promise<number> {
+/**
+ * Update-with-start: one call starts the incident or joins the open one, and answers once a pass that
+ * started after this report has read the registry back. Shared by the CLI and the server's reports API.
+ */
+export function submitOnCall(client: Client, built: OnCallRequest, options: { taskQueue: string; waitMs: number }): SubmittedOnCall {
   let deadlineTimer: NodeJS.Timeout | undefined;
   const deadline = new Promise<undefined>((resolve) => {
     deadlineTimer = setTimeout(() => resolve(undefined), options.waitMs);
   });
-  const noWorkerHint = setTimeout(() => {
-    if (!options.json) output.err(`waiting for a worker on task queue "${options.taskQueue}"; start one with \`quarantine worker\``);
-  }, 10_000);
-  // Update-with-start: one call starts the incident or joins the open one, and answers once a pass that
-  // started after this report has read the registry back.
   const startWorkflowOperation = new WithStartWorkflowOperation<typeof playbookWorkflow>('playbookWorkflow', {
     workflowId: built.incident,
     taskQueue: options.taskQueue,
@@ -125,13 +128,23 @@ export async function reportOnCall(client: Client, built: OnCallRequest, options
   outcome.catch(() => undefined);
   const finished = Promise.race([outcome, deadline]);
   finished.catch(() => undefined);
+  const started = Promise.race([startWorkflowOperation.workflowHandle(), deadline]);
+  started.catch(() => undefined);
+  return { started, finished, done: () => clearTimeout(deadlineTimer) };
+}
 
-  const osv = built.osv === undefined ? {} : { osv: built.osv };
+export async function reportOnCall(client: Client, built: OnCallRequest, options: FollowOptions, output: Output): Promise<number> {
+  const noWorkerHint = setTimeout(() => {
+    if (!options.json) output.err(`waiting for a worker on task queue "${options.taskQueue}"; start one with \`quarantine worker\``);
+  }, 10_000);
+  const submitted = submitOnCall(client, built, options);
+  const { finished } = submitted;
+
   let runId: string | undefined;
   let printed = 0;
   let view: PlaybookView | undefined;
   try {
-    const handle = await Promise.race([startWorkflowOperation.workflowHandle(), deadline]);
+    const handle = await submitted.started;
     if (handle !== undefined) {
       clearTimeout(noWorkerHint);
       runId = (await handle.describe()).runId;
@@ -141,25 +154,10 @@ export async function reportOnCall(client: Client, built: OnCallRequest, options
       printed = await progress;
     }
   } finally {
-    clearTimeout(deadlineTimer);
+    submitted.done();
     clearTimeout(noWorkerHint);
   }
-  if (view === undefined) {
-    const reason = `no outcome after ${options.waitMs} ms; the incident goes on`;
-    if (options.json) output.out(JSON.stringify({ incident: built.incident, workflowId: built.incident, ...(runId ? { runId } : {}), status: 'unknown', error: reason, ...osv }));
-    else output.err(`incident ${terminalSafe(built.incident)}: ${reason}; follow it with \`quarantine timeline ${terminalSafe(built.incident)}\``);
-    return 3;
-  }
-  const isNew = view.reports[0]?.reportId === built.first.report.reportId;
-  if (options.json) {
-    output.out(JSON.stringify({ ...view, workflowId: view.incident, runId, new: isNew, contained: isContainedView(view), ...osv }));
-  } else {
-    for (const event of view.events.filter((e) => e.seq > printed)) output.err(eventLine(event));
-    if (!isNew) output.err(`joined the existing incident (first reported by ${terminalSafe(view.reports[0]?.requestedBy ?? 'unknown')})`);
-    output.out(renderPlaybook(view));
-  }
-  if (view.status === 'planned') return 0;
-  return isContainedView(view) ? 0 : 1;
+  return printOnCallOutcome(view, { incident: built.incident, reportId: built.first.report.reportId, runId, osv: built.osv, json: options.json, waitMs: options.waitMs, printed }, output);
 }
 
 /** An argument that is an incident id of the legacy containment type rather than a release. */

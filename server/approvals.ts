@@ -17,6 +17,10 @@ import type { PlaybookView } from '../core/playbook/view';
 import { printable } from '../core/spec';
 import { describeTemporalFailure } from '../worker/temporal-refusal';
 import { approvalRefusedSignal, approveUpdate, rejectUpdate, rollbackUpdate, type ApprovalRequest } from '../workflows/definitions';
+import { MAX_RELEASES_PER_COMMAND, onCallRequestFor, submitOnCall, type OnCallRequest } from '../cli/report';
+import { isContainedView } from '../cli/on-call-output';
+import { normalizeRegistryUrl } from '../core/registry-url';
+import type { Policy } from '../core/playbook/policy';
 import { browserRequestProblem, requireUser, userOf, type UiAccess, type UiUsers } from './auth';
 
 export type Decision = 'approve' | 'reject' | 'rollback';
@@ -31,6 +35,11 @@ export interface ApprovalsOptions {
   temporal?: { address: string; namespace: string };
   /** Who may decide (QUARANTINE_UI_APPROVERS) and the pages' CSRF tokens; without it every user may try. */
   access?: UiAccess;
+  /**
+   * On-call reports over the API (`POST /api/reports`, what `quarantine <spec>` sends with
+   * QUARANTINE_SERVER): the task queue, registry and policy this server's incidents start with.
+   */
+  reports?: { taskQueue: string; registry: string; policy: Policy };
 }
 
 /** A decision is a few ids and a line of text: anything larger is not one. */
@@ -89,14 +98,50 @@ function isJson(request: FastifyRequest): boolean {
   return typeof type === 'string' && type.split(';')[0]!.trim().toLowerCase() === 'application/json';
 }
 
-function parseBody(decision: Decision, raw: unknown) {
-  if (!Buffer.isBuffer(raw) || raw.length === 0) throw new ApiError(400, 'send a JSON object ({} decides every action that waits)');
-  let value: unknown;
+/** How long a report over the API waits for its answer unless it says otherwise; a proxy's timeout is usually longer. */
+const DEFAULT_REPORT_WAIT_SECONDS = 60;
+
+const REPORT_BODY = z.strictObject({
+  releases: z.array(z.string().max(300), 'a list of name@version').min(1, 'name at least one release').max(MAX_RELEASES_PER_COMMAND, `at most ${MAX_RELEASES_PER_COMMAND} releases in one report`),
+  reason: text.optional(),
+  plan: z.boolean('true or false').optional(),
+  registry: z.string().max(500).optional(),
+  waitSeconds: z.number().int().min(1).max(600).optional(),
+});
+
+/** An on-call report: the releases it names, on this server's registry only (its worker holds that token). */
+function parseReport(raw: unknown, registry: string): z.infer<typeof REPORT_BODY> {
+  const value = parseJson(raw, 'send a JSON object: {"releases": ["name@version", ...]}');
+  const parsed = REPORT_BODY.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    if (issue.code === 'unrecognized_keys') throw new ApiError(400, `unknown field "${printable(issue.keys[0]!.slice(0, 40))}": a report takes ${Object.keys(REPORT_BODY.shape).join(', ')}`, issue.keys[0]!.slice(0, 40));
+    const field = issue.path.join('.');
+    throw new ApiError(400, field ? `${field}: ${issue.message}` : `send a JSON object (${issue.message})`, field || undefined);
+  }
+  if (parsed.data.registry !== undefined) {
+    let asked: string;
+    try {
+      asked = normalizeRegistryUrl(parsed.data.registry);
+    } catch {
+      throw new ApiError(400, 'registry: not a registry URL', 'registry');
+    }
+    if (asked !== registry) throw new ApiError(400, `this server contains releases on ${registry} only`, 'registry');
+  }
+  return parsed.data;
+}
+
+function parseJson(raw: unknown, empty: string): unknown {
+  if (!Buffer.isBuffer(raw) || raw.length === 0) throw new ApiError(400, empty);
   try {
-    value = sjson.parse(raw.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' });
+    return sjson.parse(raw.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch {
     throw new ApiError(400, 'the body is not valid JSON (or holds a __proto__ or constructor key)');
   }
+}
+
+function parseBody(decision: Decision, raw: unknown) {
+  const value = parseJson(raw, 'send a JSON object ({} decides every action that waits)');
   const parsed = BODIES[decision].safeParse(value);
   if (!parsed.success) throw bodyProblem(decision, parsed.error);
   return parsed.data as { actions?: string[]; note?: string; otp?: string; hostsSwept?: boolean; reason?: string };
@@ -165,6 +210,44 @@ export async function approvalsPlugin(api: FastifyInstance, options: ApprovalsOp
       if (!access.isApprover(user)) return reply.code(403).header('connection', 'close').send({ error: `${user} is not an approver here (QUARANTINE_UI_APPROVERS does not name them)` });
       const problem = browserRequestProblem(request, access, user);
       if (problem) return reply.code(403).header('connection', 'close').send({ error: problem });
+    });
+  }
+
+  const { reports } = options;
+  if (reports) {
+    api.post('/reports', { bodyLimit: APPROVAL_BODY_LIMIT }, async (request, reply) => {
+      const body = parseReport(request.body, reports.registry);
+      const by = userOf(request);
+      let built: OnCallRequest;
+      try {
+        built = onCallRequestFor({ specs: body.releases, reason: body.reason, registry: reports.registry, planOnly: body.plan ?? false, policy: reports.policy, requestedBy: `api:${by}` });
+      } catch (err) {
+        throw new ApiError(400, oneCleanLine((err as Error).message, 300), 'releases');
+      }
+      const waitMs = (body.waitSeconds ?? DEFAULT_REPORT_WAIT_SECONDS) * 1000;
+      const submitted = submitOnCall(client, built, { taskQueue: reports.taskQueue, waitMs });
+      let view: PlaybookView | undefined;
+      let runId: string | undefined;
+      try {
+        const handle = await submitted.started;
+        // The run's id is for the answer only: asked while the incident works, never waited for alone.
+        const run = handle?.describe().then((d) => d.runId, () => undefined);
+        view = await submitted.finished;
+        runId = await run;
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) return reply.code(409).send({ error: validatorMessage(err) });
+        const temporal = options.temporal && describeTemporalFailure(err, options.temporal);
+        if (temporal) return reply.code(503).send({ error: `Temporal: ${temporal}` });
+        throw err;
+      } finally {
+        submitted.done();
+      }
+      request.log.info({ incident: built.incident, by, releases: body.releases.length }, 'on-call report taken');
+      if (view === undefined) {
+        return reply.code(202).send({ incident: built.incident, workflowId: built.incident, ...(runId ? { runId } : {}), status: 'unknown', reportId: built.first.report.reportId, error: `no outcome after ${waitMs} ms; the incident goes on` });
+      }
+      const isNew = view.reports[0]?.reportId === built.first.report.reportId;
+      return reply.code(200).send({ ...view, workflowId: view.incident, runId, new: isNew, contained: isContainedView(view), reportId: built.first.report.reportId });
     });
   }
 

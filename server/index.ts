@@ -16,6 +16,7 @@ import { IncidentIndex, type IndexSnapshot } from './incident-index';
 import { Journal, type JournalDisk } from './journal';
 import { startSbomIngester } from './sbom-ingest';
 import { INDEX_FILE } from '../store/sqlite-store';
+import { DEFAULT_POLICY } from '../core/playbook/policy';
 
 export interface RunningIntake {
   app: FastifyInstance;
@@ -76,6 +77,7 @@ export async function startIntake(config: ServeConfig, options: IntakeOptions = 
         users: config.ui.users,
         access,
         client: new Client({ connection: client.connection, namespace: client.options.namespace, dataConverter: { payloadCodecs: [new SealedSecretCodec(config.ui.secretKey)] } }),
+        reports: { taskQueue: config.taskQueue, registry: config.registry, policy: config.policy ?? DEFAULT_POLICY },
         ...(temporalAddress ? { temporal: { address: temporalAddress, namespace: client.options.namespace } } : {}),
       }
     : {};
