@@ -300,15 +300,26 @@ function body(template: string, method: string, status: number, state: object): 
   return { status, body: { ...(minimalResponse(method, template, status) as object), ...state } };
 }
 
-function list(template: string, items: object[]): Answer {
+function list(template: string, paged: { items: object[]; headers: Record<string, string> }): Answer {
   const sample = minimalResponse('GET', template, 200) as object;
-  return { status: 200, body: items.map((item) => ({ ...sample, ...item })) };
+  return { status: 200, body: paged.items.map((item) => ({ ...sample, ...item })), headers: paged.headers };
 }
 
-function page<T>(items: T[], url: URL): T[] {
+/**
+ * One page of a list, and GitHub's `Link` header to the next. The link is relative (GitHub's is
+ * absolute): octokit puts its base URL, Prism, in front, so that the next page is checked too.
+ */
+function page<T>(items: T[], url: URL): { items: T[]; headers: Record<string, string> } {
   const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 30) || 30);
   const pageNumber = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
-  return items.slice((pageNumber - 1) * perPage, pageNumber * perPage);
+  const last = Math.max(1, Math.ceil(items.length / perPage));
+  const link = (n: number) => {
+    const next = new URL(url);
+    next.searchParams.set('page', String(n));
+    return `<${next.pathname}${next.search}>`;
+  };
+  const headers: Record<string, string> = pageNumber < last ? { link: `${link(pageNumber + 1)}; rel="next", ${link(last)}; rel="last"` } : {};
+  return { items: items.slice((pageNumber - 1) * perPage, pageNumber * perPage), headers };
 }
 
 function advisoryBody(repository: StandinRepository, advisory: StandinAdvisory): object {
@@ -391,7 +402,8 @@ const ROUTES: Route[] = [
   routeOf('GET', '/repos/{owner}/{repo}/security-advisories', ADVISORY_READ, (_state, request, repository) => {
     const wanted = request.url.searchParams.get('state');
     const items = repository!.advisories.filter((a) => !wanted || a.state === wanted);
-    return list('/repos/{owner}/{repo}/security-advisories', page(items, request.url).map((a) => advisoryBody(repository!, a)));
+    const paged = page(items, request.url);
+    return list('/repos/{owner}/{repo}/security-advisories', { ...paged, items: paged.items.map((a) => advisoryBody(repository!, a)) });
   }),
   routeOf('POST', '/repos/{owner}/{repo}/security-advisories', ADVISORY_WRITE, (_state, request, repository) => {
     const given = request.body as Partial<StandinAdvisory>;
@@ -454,7 +466,8 @@ const ROUTES: Route[] = [
     const wanted = request.url.searchParams.get('status');
     const runs = repository!.runs.filter((r) => r.workflowId === workflow.id && (!wanted || r.status === wanted || r.conclusion === wanted));
     const sample = minimalResponse('GET', '/repos/{owner}/{repo}/actions/runs/{run_id}', 200) as object;
-    return body('/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs', 'GET', 200, { total_count: runs.length, workflow_runs: page(runs, request.url).map((r) => ({ ...sample, ...runBody(repository!, r) })) });
+    const paged = page(runs, request.url);
+    return { ...body('/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs', 'GET', 200, { total_count: runs.length, workflow_runs: paged.items.map((r) => ({ ...sample, ...runBody(repository!, r) })) }), headers: paged.headers };
   }),
   ...(['cancel', 'force-cancel'] as const).map((verb) =>
     routeOf('POST', `/repos/{owner}/{repo}/actions/runs/{run_id}/${verb}`, ACTIONS_WRITE, (_state, request, repository) => {
@@ -470,7 +483,8 @@ const ROUTES: Route[] = [
     const ref = request.url.searchParams.get('ref');
     // GitHub matches `key` as a prefix and `ref` exactly.
     const caches = repository!.caches.filter((c) => (!key || c.key.startsWith(key)) && (!ref || c.ref === ref));
-    return body('/repos/{owner}/{repo}/actions/caches', 'GET', 200, { total_count: caches.length, actions_caches: page(caches, request.url).map((c) => ({ ...c, version: 'v1', last_accessed_at: c.created_at })) });
+    const paged = page(caches, request.url);
+    return { ...body('/repos/{owner}/{repo}/actions/caches', 'GET', 200, { total_count: caches.length, actions_caches: paged.items.map((c) => ({ ...c, version: 'v1', last_accessed_at: c.created_at })) }), headers: paged.headers };
   }),
   routeOf('DELETE', '/repos/{owner}/{repo}/actions/caches/{cache_id}', ACTIONS_WRITE, (_state, request, repository) => {
     const index = repository!.caches.findIndex((c) => String(c.id) === request.params[2]);
@@ -482,7 +496,8 @@ const ROUTES: Route[] = [
     const wanted = request.url.searchParams.get('state') ?? 'open';
     const labels = (request.url.searchParams.get('labels') ?? '').split(',').filter(Boolean);
     const issues = repository!.issues.filter((i) => (wanted === 'all' || i.state === wanted) && labels.every((l) => i.labels.includes(l)));
-    return list('/repos/{owner}/{repo}/issues', page(issues, request.url).map((i) => issueBody(repository!, i)));
+    const paged = page(issues, request.url);
+    return list('/repos/{owner}/{repo}/issues', { ...paged, items: paged.items.map((i) => issueBody(repository!, i)) });
   }),
   routeOf('POST', '/repos/{owner}/{repo}/issues', ISSUES_WRITE, (state, request, repository) => {
     const given = request.body as { title: string; body?: string; labels?: (string | { name?: string })[] };
