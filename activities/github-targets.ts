@@ -29,12 +29,14 @@ export function createGithubTargetActivities(deps: GithubTargetDeps): GithubTarg
       const provenance = deps.index?.().provenance() ?? [];
       for (const release of releases) {
         let repository: string | undefined;
+        let published: string[] = [];
         try {
           const token = deps.credentials.tokenFor(registry);
           const packument = (await readPackument(release.name, { registry, ...(token ? { token } : {}) })) as Record<string, unknown> & { versions: Record<string, Record<string, unknown>> };
           // The newest affected version's own field first: a package can move repositories.
           const fromVersions = [...release.versions].reverse().map((v) => repositoryField(packument.versions[v]?.repository)).find((r) => r !== undefined);
           repository = fromVersions ?? repositoryField(packument.repository);
+          published = Object.keys(packument.versions);
         } catch (err) {
           if (!(err instanceof RegistryError)) throw err;
           if (err.code === 'UNAVAILABLE' || err.code === 'RATE_LIMITED') throw ApplicationFailure.create({ message: err.message, type: 'RegistryUnavailable' });
@@ -44,7 +46,7 @@ export function createGithubTargetActivities(deps: GithubTargetDeps): GithubTarg
         const builds = provenance
           .filter((p) => p.release.name === release.name && wanted.has(p.release.version) && (p.status === 'verified' || p.status === 'unverified') && p.repository && p.workflowPath)
           .map((p) => ({ version: p.release.version, repository: p.repository!, workflowPath: p.workflowPath!, ...(p.runId ? { runId: p.runId } : {}), ...(p.ref ? { ref: p.ref } : {}) }));
-        sources.push({ name: release.name, ...(repository ? { repository } : {}), builds });
+        sources.push({ name: release.name, ...(repository ? { repository } : {}), published, builds });
       }
       return { configured: deps.configured, sources };
     },

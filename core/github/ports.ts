@@ -11,6 +11,8 @@ export interface ReleaseSource {
   name: string;
   /** The packument's `repository` (a string or its `url`), as written: parsed by core/github/repository.ts. */
   repository?: string;
+  /** Every version the registry lists: a tight range never spans a good release. */
+  published: string[];
   /** Per affected version, the build its provenance names (verified or unverified provenance only). */
   builds: { version: string; repository: string; workflowPath: string; runId?: string; ref?: string }[];
 }
