@@ -73,7 +73,8 @@ describe('the GitHub side of containment on the real stack', () => {
       taskQueue: queue,
       args: [{ compromise: { incident, registry: registry.url, trigger: 'compromised-build', severity: 'critical', releases, advisories: [], approvedReleases: [] }, policy: given, first: { report: buildAlert(incident), releases } }],
     });
-  const githubSettled = (view: PlaybookView) => (view.github?.actions ?? []).length > 0 && view.github!.actions.every((a) => !['planned', 'running'].includes(a.status));
+  // A pass ends once its actions ran and were read back; the actions' statuses say how each went.
+  const githubSettled = (view: PlaybookView) => view.github?.passedAt !== undefined && view.github.actions.length > 0 && view.github.actions.every((a) => !['planned', 'running'].includes(a.status));
 
   it('contains the registry first, then stops the workflows, cancels runs, purges caches and drafts one advisory per repository; rollback undoes what it can', async () => {
     const { state } = github.standin;

@@ -157,6 +157,7 @@ export function githubContainment(ctx: GithubContainmentContext): GithubContainm
     }
     for (const state of gated) event(state, 'approval-requested', `${describeGithubAction(state.action)}: waits for an approver (${state.action.rule}); quarantine approve ${view.incident} ${state.action.id}`);
     await runAll(auto);
+    mine.passedAt = new Date(Date.now()).toISOString();
   }
 
   return {

@@ -47,6 +47,8 @@ export interface GithubView {
   notes: string[];
   /** Set once the incident found that the worker holds no GitHub settings (recorded once). */
   notConfigured?: boolean;
+  /** When the last GitHub pass ended: its actions run and read back. */
+  passedAt?: string;
 }
 
 export type AuditPhase =
