@@ -33,6 +33,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.QUARANTINE_TEST_REGISTRY_TEMPLATE = template;
   // Anything a test might inherit from the developer's shell must not point elsewhere.
   delete process.env.NPM_TOKEN;
+  // A CI runner sets GITHUB_TOKEN: no test may act on the real GitHub with it.
+  for (const name of ['GITHUB_TOKEN', 'GITHUB_APP_ID', 'GITHUB_APP_PRIVATE_KEY', 'GITHUB_APP_PRIVATE_KEY_FILE', 'GITHUB_API_URL']) delete process.env[name];
   delete process.env.TEMPORAL_API_KEY;
   (globalThis as Record<string, unknown>).__quarantineStack = { temporal, registry };
 }

@@ -6,6 +6,7 @@ import type { RegistryCredentials } from '../activities/registry';
 import type { Policy } from '../core/playbook/policy';
 import { normalizeRegistryUrl, PUBLIC_NPM_REGISTRY, sameRegistry } from '../core/registry-url';
 import { NPM_DOWNLOADS_API } from '../clients/npm/downloads';
+import { PUBLIC_GITHUB_API, type GithubSettings } from '../clients/github';
 import { releaseIndexFile, secretKeyFile } from '../store/paths';
 import { secretCodecKey } from './secret-codec';
 import { TASK_QUEUE } from '../workflows/definitions';
@@ -39,6 +40,12 @@ export interface WorkerConfig {
    * worker itself opens: a dependency or build compromise its watch incidents contain.
    */
   policy: Policy;
+  /**
+   * GitHub (GITHUB_TOKEN, or GITHUB_APP_ID with GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE;
+   * GITHUB_API_URL): unset, the worker runs no GitHub activity and incidents record that GitHub is not
+   * configured.
+   */
+  github?: GithubSettings;
 }
 
 function jsonFile(variable: string, path: string | undefined): unknown {
@@ -90,7 +97,49 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     secretKey: secretCodecKey(env, secretKeyFile(env)),
     policy: policyFromEnv(env),
     ...writerIdleFromEnv(env),
+    ...githubFromEnv(env),
   };
+}
+
+/**
+ * The worker's GitHub credential. An App (GITHUB_APP_ID) is preferred over a token when both are set:
+ * it is how organisations grant a tool exactly the rights it needs, repository by repository.
+ */
+export function githubFromEnv(env: NodeJS.ProcessEnv): Pick<WorkerConfig, 'github'> {
+  const apiText = env.GITHUB_API_URL || PUBLIC_GITHUB_API;
+  let apiUrl: URL;
+  try {
+    apiUrl = new URL(apiText);
+  } catch {
+    throw new Error(`GITHUB_API_URL=${apiText}: not a URL`);
+  }
+  const appId = env.GITHUB_APP_ID || undefined;
+  const token = env.GITHUB_TOKEN || undefined;
+  if (!appId && !token) return {};
+  const intervalText = env.QUARANTINE_GITHUB_WRITE_INTERVAL_MS;
+  const writeIntervalMs = intervalText ? Number(intervalText) : undefined;
+  if (writeIntervalMs !== undefined && (!Number.isInteger(writeIntervalMs) || writeIntervalMs < 0 || writeIntervalMs > 60_000)) {
+    throw new Error(`QUARANTINE_GITHUB_WRITE_INTERVAL_MS=${intervalText}: a whole number of milliseconds from 0 to 60000`);
+  }
+  const common = { apiUrl: apiUrl.href.replace(/\/+$/, ''), ...(writeIntervalMs === undefined ? {} : { writeIntervalMs }) };
+  if (apiUrl.protocol !== 'https:' && !(apiUrl.protocol === 'http:' && isLoopback(apiUrl.hostname))) {
+    throw new Error(`GITHUB_API_URL=${apiText}: the GitHub credential would travel in cleartext; use https://`);
+  }
+  if (!appId) return { github: { ...common, auth: { kind: 'token', token: token! } } };
+  if (!/^\d+$/.test(appId)) throw new Error(`GITHUB_APP_ID=${appId}: the App's numeric id`);
+  let privateKey = env.GITHUB_APP_PRIVATE_KEY || undefined;
+  if (!privateKey && env.GITHUB_APP_PRIVATE_KEY_FILE) {
+    try {
+      privateKey = readFileSync(env.GITHUB_APP_PRIVATE_KEY_FILE, 'utf8');
+    } catch (err) {
+      throw new Error(`GITHUB_APP_PRIVATE_KEY_FILE=${env.GITHUB_APP_PRIVATE_KEY_FILE}: ${(err as Error).message}`);
+    }
+  }
+  if (!privateKey) throw new Error('GITHUB_APP_ID is set without GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_FILE');
+  // A key pasted into one line of an environment file keeps its line breaks as \n.
+  privateKey = privateKey.includes('\\n') ? privateKey.replace(/\\n/g, '\n') : privateKey;
+  if (!privateKey.includes('PRIVATE KEY-----')) throw new Error('the GitHub App private key is not a PEM key (-----BEGIN RSA PRIVATE KEY-----)');
+  return { github: { ...common, auth: { kind: 'app', appId, privateKey } } };
 }
 
 function writerIdleFromEnv(env: NodeJS.ProcessEnv): Pick<WorkerConfig, 'writerIdleTimeoutMs'> {

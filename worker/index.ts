@@ -4,6 +4,8 @@ import { existsSync } from 'node:fs';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Client } from '@temporalio/client';
+import { createGithubActivities } from '../activities/github';
+import { createGithubTargetActivities } from '../activities/github-targets';
 import { createIncidentActivities } from '../activities/incidents';
 import { createPackageWriterActivities } from '../activities/package-writers';
 import { createPlaybookActivities } from '../activities/npm-playbook';
@@ -59,6 +61,9 @@ export function createWorker({ connection, namespace, config, overrides }: Creat
       ...createReleaseIndexActivities({ index, provenance }),
       ...createIncidentActivities(client, config.taskQueue, config.policy),
       ...createPackageWriterActivities(client, config.taskQueue, config.writerIdleTimeoutMs),
+      ...createGithubTargetActivities({ credentials: config.credentials, index, configured: config.github !== undefined }),
+      // Only with GitHub settings: a worker without them has nothing to act on GitHub with.
+      ...(config.github ? createGithubActivities(config.github) : {}),
     },
     ...overrides,
   });
@@ -89,7 +94,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env, log: (line
       throw refusal(err);
     });
     if (warning) log(`quarantine worker: ${warning}`);
-    log(`quarantine worker: task queue ${config.taskQueue} on ${target.address}/${namespace}, registry ${config.registry}${env.NPM_TOKEN ? ' (token set)' : ' (no NPM_TOKEN: read-only)'}`);
+    log(`quarantine worker: task queue ${config.taskQueue} on ${target.address}/${namespace}, registry ${config.registry}${env.NPM_TOKEN ? ' (token set)' : ' (no NPM_TOKEN: read-only)'}, GitHub ${config.github ? `${config.github.apiUrl} (${config.github.auth.kind === 'app' ? `App ${config.github.auth.appId}` : 'token'})` : 'not configured'}`);
     await worker.run().catch((err: unknown) => {
       throw refusal(err);
     });

@@ -20,6 +20,7 @@ import {
 import { actionHolds, actionPackage, describeAction, readBackFor, undoFor, type PackageFacts, type PlaybookAction } from '../core/playbook/action';
 import { mergeReleases, planPlaybook, type Compromise } from '../core/playbook/plan';
 import { mayApprove, type Policy } from '../core/playbook/policy';
+import type { GithubActionKind } from '../core/github/action';
 import { FINAL_FAILURE_TYPES, type PackageWriteOutcome, type PackageWriterActivities, type PackageWrites, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
 import { actionTarget, boundEvents, boundReports, type ActionState, type AuditEvent, type PlaybookStatus, type PlaybookView } from '../core/playbook/view';
 import { compactReport } from '../core/incident';
@@ -40,6 +41,7 @@ import {
   type CompromiseReport,
   type RollbackRequest,
 } from './definitions';
+import { GITHUB_ACTIONS_PATCH, githubContainment } from './github-containment';
 import { durationText, historyIsLong, INCIDENT_IDLE_TIMEOUT_MS, INCIDENT_RECHECK_INTERVAL_MS, MIN_IDLE_TIMEOUT_MS, requestedDuration } from './lifetime';
 import { INCIDENT_PACKAGE, INCIDENT_STATUS } from './search-attributes';
 
@@ -162,6 +164,9 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     view.events.push({ seq: ++seq, at: now(), ...event });
     boundEvents(view);
   }
+
+  // The GitHub side runs beside the registry's containment, after it is verified (workflows/github-containment.ts).
+  const githubSide = patched(GITHUB_ACTIONS_PATCH) ? githubContainment({ view, policy, actor: WORKFLOW_ACTOR, record, failureOf }) : undefined;
 
   function setStatus(status: PlaybookStatus): void {
     if (view.status === status) return;
@@ -557,6 +562,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
         }
       });
     }
+    await githubSide?.rollback(requestedBy.by);
     for (const state of view.actions) if (state.status === 'waiting') state.status = 'skipped';
     setStatus('rolled-back');
   }
@@ -621,6 +627,12 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     const ids = ask.actionIds.length > 0 ? ask.actionIds : view.actions.filter((a) => a.status === 'waiting').map((a) => a.action.id);
     if (ids.length === 0) return 'no action waits for approval';
     for (const id of ids) {
+      const onGithub = githubSide?.stateOf(id);
+      if (onGithub) {
+        if (onGithub.status !== 'waiting') return `${id} does not wait for approval (it is ${onGithub.status})`;
+        if (!mayApprove(policy, ask.by, onGithub.action.kind as GithubActionKind)) return `${ask.by} may not approve ${onGithub.action.kind} under the policy`;
+        continue;
+      }
       const state = stateOf(id);
       if (!state) return `no action ${id} in this incident`;
       if (state.status !== 'waiting') return `${id} does not wait for approval (it is ${state.status})`;
@@ -645,7 +657,15 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   setHandler(
     approveUpdate,
     async (ask: ApprovalRequest, password?: SealedSecret) => {
-      const ids = ask.actionIds.length > 0 ? ask.actionIds : view.actions.filter((a) => a.status === 'waiting').map((a) => a.action.id);
+      const named = ask.actionIds.length > 0 ? ask.actionIds : view.actions.filter((a) => a.status === 'waiting').map((a) => a.action.id);
+      // GitHub's gated actions (publishing the advisory) are approved by id only, and run by their own executor.
+      const onGithub = named.filter((id) => githubSide?.stateOf(id) !== undefined);
+      if (onGithub.length > 0) {
+        lastActivityMs = Date.now();
+        await githubSide!.approve(onGithub, ask.by, ask.note);
+        if (onGithub.length === named.length) return view;
+      }
+      const ids = named.filter((id) => !onGithub.includes(id));
       const key = password ? `approval-${seq + 1}` : undefined;
       if (password && key) passwords.set(key, { secret: password, until: Date.now() + policy.otp.windowMinutes * 60_000, uses: 0 });
       for (const id of ids) {
@@ -670,7 +690,10 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   setHandler(
     rejectUpdate,
     (ask: ApprovalRequest) => {
-      const ids = ask.actionIds.length > 0 ? ask.actionIds : view.actions.filter((a) => a.status === 'waiting').map((a) => a.action.id);
+      const named = ask.actionIds.length > 0 ? ask.actionIds : view.actions.filter((a) => a.status === 'waiting').map((a) => a.action.id);
+      const onGithub = named.filter((id) => githubSide?.stateOf(id) !== undefined);
+      if (onGithub.length > 0) githubSide!.reject(onGithub, ask.by, ask.note);
+      const ids = named.filter((id) => !onGithub.includes(id));
       for (const id of ids) {
         const state = stateOf(id)!;
         state.status = 'rejected';
@@ -722,6 +745,8 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       await containPass();
       settle();
       done = upTo;
+      // Only once the registry is contained and read back: GitHub never goes before the registry writes.
+      if (githubSide && (view.status === 'contained' || view.status === 'verified')) githubSide.request();
       continue;
     }
     if (rollbackRequest) {
@@ -738,6 +763,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       continue;
     }
     if (historyIsLong()) {
+      await githubSide?.idle();
       await condition(allHandlersFinished);
       await continueAsNew<typeof playbookWorkflow>({ ...request, resume: view });
     }
@@ -775,6 +801,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     const nextDeadline = Math.min(...[...waitingSince].filter(([id]) => !stateOf(id)?.escalatedAt).map(([, since]) => since + timeoutMs - Date.now()), idleLeft);
     await condition(() => requested > done || approved.length > 0 || rollbackRequest !== undefined || closeReason !== undefined || historyIsLong(), Math.max(1, Math.min(nextDeadline, recheckLeft)));
   }
+  await githubSide?.idle();
   view.closedAt = now();
   view.closeReason = closeReason;
   record({ actor: WORKFLOW_ACTOR, phase: 'closed', detail: closeReason });

@@ -2,6 +2,8 @@
 // how long to wait and what then; the limits beyond which an alert's plan waits for a person. Pure and
 // workflow-safe: the file is read and validated outside (policy-file.ts), the workflow gets the data.
 import type { AlertKind, AlertSeverity } from '../alert';
+import type { GithubActionKind } from '../github/action';
+import type { GithubPolicy } from '../github/policy';
 import { NPM_ACTION_KINDS, type NpmActionKind } from './action';
 
 /** What started the incident: a scanner's alert kind, or an on-call person's explicit command. */
@@ -20,8 +22,8 @@ export interface TriggerPolicy {
 export interface Approver {
   /** The identity an approval carries (the CLI's `--as`, the web view's login). */
   name: string;
-  /** Action kinds this person may approve; `all` for every kind. */
-  may: (NpmActionKind | 'all')[];
+  /** Action kinds this person may approve (npm's and GitHub's); `all` for every kind. */
+  may: (NpmActionKind | GithubActionKind | 'all')[];
 }
 
 export interface Policy {
@@ -49,6 +51,8 @@ export interface Policy {
     /** How long one password's window stays open. */
     windowMinutes: number;
   };
+  /** The GitHub side (core/github/policy.ts); absent in policies recorded before it: its defaults apply. */
+  github?: GithubPolicy;
 }
 
 /** Actions that can never run without a person, whatever a policy file says. */
@@ -106,7 +110,7 @@ export function ruleFor(policy: Policy, trigger: Trigger, kind: NpmActionKind): 
 }
 
 /** Whether `approver` may approve an action of this kind under the policy. */
-export function mayApprove(policy: Policy, approver: string, kind: NpmActionKind | 'rollback'): boolean {
+export function mayApprove(policy: Policy, approver: string, kind: NpmActionKind | GithubActionKind | 'rollback'): boolean {
   const person = policy.approvers.find((a) => a.name === approver);
   if (!person) return false;
   return person.may.includes('all') || (kind !== 'rollback' && person.may.includes(kind));

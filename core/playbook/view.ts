@@ -2,6 +2,7 @@
 // events (who, what, target, before, after, result, evidence). The CLI, the web view and the exports
 // read this one shape. Pure and workflow-safe.
 import { KEPT_REPORT_IDS, KEPT_REPORTS, type Report } from '../incident';
+import type { AnyGithubAction } from '../github/action';
 import type { NpmAction, PlaybookAction } from './action';
 import type { Compromise, Hold } from './plan';
 
@@ -26,6 +27,28 @@ export interface ActionState {
   approvedBy?: string;
   /** Set when the approval wait ran past the policy's timeout and was escalated. */
   escalatedAt?: string;
+}
+
+/** A GitHub action of the incident (core/github/action.ts), with the same statuses as the npm ones. */
+export interface GithubActionState {
+  action: AnyGithubAction;
+  status: ActionStatus;
+  before?: unknown;
+  after?: unknown;
+  changed?: boolean;
+  error?: string;
+  approvedBy?: string;
+}
+
+/** The GitHub side of the incident (workflows/github-containment.ts); absent before it first runs. */
+export interface GithubView {
+  actions: GithubActionState[];
+  /** What could not be planned on GitHub, and what a person can do. */
+  notes: string[];
+  /** Set once the incident found that the worker holds no GitHub settings (recorded once). */
+  notConfigured?: boolean;
+  /** When the last GitHub pass ended: its actions run and read back. */
+  passedAt?: string;
 }
 
 export type AuditPhase =
@@ -107,6 +130,8 @@ export interface PlaybookView {
   /** When every automatic action was read back in place: the time to contain. */
   containedAt?: string;
   verifiedAt?: string;
+  /** The GitHub side: its actions run after the registry's containment is verified, never before. */
+  github?: GithubView;
   closedAt?: string;
   closeReason?: string;
 }
