@@ -25,6 +25,8 @@ function repositoryField(value: unknown): string | undefined {
 export function createGithubTargetActivities(deps: GithubTargetDeps): GithubTargetActivities {
   return {
     async readGithubTargets({ registry, releases }) {
+      // Without GitHub settings nothing on GitHub will be planned: no packument or index read for it.
+      if (!deps.configured) return { configured: false, sources: [] };
       const sources: ReleaseSource[] = [];
       const provenance = deps.index?.().provenance() ?? [];
       for (const release of releases) {
