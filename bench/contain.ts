@@ -1,12 +1,18 @@
 // Time to contain one release, against the baseline of an engineer doing the same writes with the npm
 // CLI by hand, on the same registry build in the same run. Each run gets a fresh registry copy, so
-// every run contains a live release. Usage: npm run bench [-- --runs N]
+// every run contains a live release. The command is timed twice: connecting to Temporal itself, and
+// through a running `quarantine serve` (QUARANTINE_SERVER), which loads none of the Temporal client.
+// Usage: npm run bench [-- --runs N] [--cpu-prof-dir DIR]
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { serveConfigFromEnv } from '../server/config';
+import { startIntake } from '../server/index';
 import { startRegistryFromTemplate, startSeededRegistry, type LocalRegistry } from '../stack/registry';
 import { npmCli } from '../stack/npm-cli';
 import { CLI_BIN as CLI } from '../stack/cli-process';
@@ -51,12 +57,12 @@ function breakdownOf(spawnedAt: number, exitedAt: number, events: readonly { pha
   };
 }
 
-function runQuarantine(registry: string, temporalAddress: string, taskQueue: string, extra: string[] = [], nodeArgs: string[] = []): Promise<{ ms: number; status: string; breakdown?: Breakdown }> {
+function runQuarantine(registry: string, temporalAddress: string, taskQueue: string, extra: string[] = [], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ ms: number; status: string; breakdown?: Breakdown }> {
   const started = performance.now();
   const spawnedAt = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, CLI, RELEASE, '--reason', REASON, '--registry', registry, '--json', ...extra], {
-      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress, QUARANTINE_TASK_QUEUE: taskQueue },
+      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress, QUARANTINE_TASK_QUEUE: taskQueue, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';
@@ -99,14 +105,20 @@ async function main(): Promise<void> {
   cpSync(seeded.dir, template, { recursive: true });
   await seeded.stop();
   const connection = await NativeConnection.connect({ address: temporal.address });
+  // The server's own client, as `quarantine serve` holds one: connected before any report comes.
+  const serveConnection = await Connection.connect({ address: temporal.address });
+  const serveClient = new Client({ connection: serveConnection, namespace: temporal.namespace });
 
   const quarantineMs: number[] = [];
+  const viaServeMs: number[] = [];
+  const viaServeBreakdowns: Breakdown[] = [];
   const breakdowns: Breakdown[] = [];
   const npmMs: number[] = [];
   try {
     for (let run = 1; run <= runs; run++) {
       // Alternate which side goes first, so neither always runs on a warmer machine.
-      const order = run % 2 === 1 ? ['quarantine', 'npm'] : ['npm', 'quarantine'];
+      const sides = ['quarantine', 'npm', 'via-serve'];
+      const order = [...sides.slice(run % sides.length), ...sides.slice(0, run % sides.length)];
       for (const side of order) {
         const registry = await startRegistryFromTemplate(template);
         try {
@@ -119,17 +131,39 @@ async function main(): Promise<void> {
             const config = workerConfigFromEnv({ QUARANTINE_REGISTRY: registry.url, NPM_TOKEN: registry.tokens.admin, QUARANTINE_TASK_QUEUE: taskQueue });
             const worker = await createWorker({ connection, namespace: temporal.namespace, config });
             const running = worker.run();
+            let stopServe: (() => Promise<void>) | undefined;
             try {
+              let env: Record<string, string> = {};
+              if (side === 'via-serve') {
+                // `quarantine serve` runs all the time too, with its Temporal connection open.
+                const password = randomBytes(12).toString('base64url');
+                const serveConfig = serveConfigFromEnv(
+                  {
+                    QUARANTINE_DATA_DIR: mkdtempSync(join(tmpdir(), 'quarantine-bench-serve-')),
+                    QUARANTINE_REGISTRY: registry.url,
+                    QUARANTINE_TASK_QUEUE: taskQueue,
+                    QUARANTINE_OWNED_PACKAGES: '@acme/*',
+                    QUARANTINE_UI_USERS: `oncall:${password}`,
+                    GITHUB_WEBHOOK_SECRETS: randomBytes(32).toString('hex'),
+                    QUARANTINE_WEBHOOK_SECRETS: `whsec_${randomBytes(24).toString('base64')}`,
+                  },
+                  0,
+                );
+                const intake = await startIntake(serveConfig, { logger: false, client: serveClient });
+                stopServe = () => intake.close();
+                env = { QUARANTINE_SERVER: intake.url, QUARANTINE_SERVER_USER: 'oncall', QUARANTINE_SERVER_PASSWORD: password, TEMPORAL_ADDRESS: '127.0.0.1:1' };
+              }
               // A deployed worker runs all the time: its workflow sandbox is loaded before an incident
               // comes. A plan (it writes nothing) loads this one's, untimed.
-              const warm = await runQuarantine(registry.url, temporal.address, taskQueue, ['--plan']);
+              const warm = await runQuarantine(registry.url, temporal.address, taskQueue, ['--plan'], [], env);
               if (warm.status !== 'planned') throw new Error(`the warm-up plan ended ${warm.status}`);
-              const { ms, status, breakdown } = await runQuarantine(registry.url, temporal.address, taskQueue, [], profile);
-              if (breakdown) breakdowns.push(breakdown);
+              const { ms, status, breakdown } = await runQuarantine(registry.url, temporal.address, taskQueue, [], profile, env);
+              if (breakdown) (side === 'via-serve' ? viaServeBreakdowns : breakdowns).push(breakdown);
               // contained: every automatic action read back (what waits for a person is not part of the by-hand baseline either).
-              if (status !== 'contained' && status !== 'verified') throw new Error(`quarantine ended ${status}`);
-              quarantineMs.push(ms);
+              if (status !== 'contained' && status !== 'verified') throw new Error(`quarantine (${side}) ended ${status}`);
+              (side === 'via-serve' ? viaServeMs : quarantineMs).push(ms);
             } finally {
+              await stopServe?.();
               worker.shutdown();
               await running;
             }
@@ -138,24 +172,29 @@ async function main(): Promise<void> {
           await registry.stop();
         }
       }
-      console.error(`run ${run}/${runs}: quarantine ${quarantineMs.at(-1)!.toFixed(0)} ms, npm CLI by hand ${npmMs.at(-1)!.toFixed(0)} ms`);
+      console.error(`run ${run}/${runs}: quarantine ${quarantineMs.at(-1)!.toFixed(0)} ms, through quarantine serve ${viaServeMs.at(-1)!.toFixed(0)} ms, npm CLI by hand ${npmMs.at(-1)!.toFixed(0)} ms`);
     }
   } finally {
     await connection.close();
+    await serveConnection.close();
     await temporal.stop();
   }
+  const parts = (list: Breakdown[]) =>
+    Object.fromEntries((['start_to_report_ms', 'report_to_planned_ms', 'planned_to_written_ms', 'written_to_read_back_ms', 'read_back_to_exit_ms'] as const).map((k) => [k, Math.round(median(list.map((b) => b[k])))]));
   const result = {
     runs,
     worker: 'in this process, one per run, warmed by a --plan incident (it writes nothing) before the timed command',
     quarantine_median_ms: Math.round(median(quarantineMs)),
     npm_cli_by_hand_median_ms: Math.round(median(npmMs)),
     ratio_quarantine_over_npm: Number((median(quarantineMs) / median(npmMs)).toFixed(2)),
+    through_serve_median_ms: Math.round(median(viaServeMs)),
+    ratio_through_serve_over_npm: Number((median(viaServeMs) / median(npmMs)).toFixed(2)),
+    through_serve_ms: viaServeMs.map(Math.round),
     quarantine_ms: quarantineMs.map(Math.round),
     npm_cli_by_hand_ms: npmMs.map(Math.round),
     // Medians of each part over the runs (they need not add up to the median total).
-    quarantine_breakdown_median_ms: Object.fromEntries(
-      (['start_to_report_ms', 'report_to_planned_ms', 'planned_to_written_ms', 'written_to_read_back_ms', 'read_back_to_exit_ms'] as const).map((k) => [k, Math.round(median(breakdowns.map((b) => b[k])))]),
-    ),
+    quarantine_breakdown_median_ms: parts(breakdowns),
+    through_serve_breakdown_median_ms: parts(viaServeBreakdowns),
   };
   console.log(JSON.stringify(result, null, 2));
 }

@@ -20,6 +20,8 @@ import { githubPublisher, seedStagedPublish, seedTrustedPublishers } from '../st
 import { stopChild } from '../stack/process';
 import { REGISTRY_OTP, startRegistryFromTemplate, startSeededRegistry, type LocalRegistry } from '../stack/registry';
 import { startTemporalDevServer } from '../stack/temporal-server';
+import { startGithubStandin, type GithubStandin } from '../stack/github-standin';
+import { startPrismProxy, type PrismProxy } from '../stack/prism';
 import { SealedSecretCodec } from '../worker/secret-codec';
 import { approveUpdate, compromiseReportsSignal, playbookQuery, type CompromiseReport } from '../workflows/definitions';
 import type { playbookWorkflow, PlaybookRequest } from '../workflows/playbook';
@@ -236,6 +238,24 @@ function stageIds(listed: unknown): string[] {
   return items.flatMap((item) => (typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string' ? [(item as { id: string }).id] : []));
 }
 
+/** GitHub for the playbook side: the stand-in behind Prism validating against GitHub's OpenAPI. */
+interface BenchGithub {
+  standin: GithubStandin;
+  prism: PrismProxy;
+  token: string;
+}
+
+async function startBenchGithub(): Promise<BenchGithub> {
+  const standin = await startGithubStandin();
+  const prism = await startPrismProxy(standin.url).catch(async (err: unknown) => {
+    await standin.close();
+    throw err;
+  });
+  const token = `ghp_bench_${randomBytes(12).toString('hex')}`;
+  standin.state.tokens.set(token, { permissions: { actions: 'write', repository_advisories: 'write', issues: 'write' } });
+  return { standin, prism, token };
+}
+
 interface PlaybookResult {
   contained_ms: number;
   verified_ms: number;
@@ -244,6 +264,8 @@ interface PlaybookResult {
   workflow_clock: { contained_ms: number; verified_ms: number };
   warmup_incident_ms: number;
   breakdown: Record<string, unknown>;
+  /** The GitHub side, from the workflow's clock: it runs beside the registry's, after containment. */
+  github?: { alert_to_advisory_draft_ms: number; alert_to_github_settled_ms: number; actions: Record<string, string>; advisory_versions: number };
 }
 
 /** Waits until the incident's status (a search attribute: no worker round trip) is one of `statuses`. */
@@ -336,8 +358,18 @@ async function playbookSide(
   packages: readonly SeededPackage[],
   run: number,
   options: { concurrency: number; registryConcurrency: number; profileDir?: string },
+  github?: BenchGithub,
 ): Promise<PlaybookResult> {
   const taskQueue = `bench-playbook-${run}`;
+  // TanStack's packages live in one repository; its release workflow built the bad versions.
+  const repository = `tanstack/router-${run}`;
+  const seeded = github?.standin.state.seed({
+    owner: 'tanstack',
+    repo: `router-${run}`,
+    workflows: [{ path: '.github/workflows/release.yml' }, { path: '.github/workflows/ci.yml' }],
+    runs: [{ workflowPath: '.github/workflows/release.yml', status: 'in_progress' }],
+    caches: Array.from({ length: 20 }, (_, i) => ({ key: `pnpm-store-${i}`, ref: 'refs/heads/main' })),
+  });
   const policy = parsePolicy({
     version: 1,
     approvers: [{ name: APPROVER, may: ['all'] }],
@@ -345,6 +377,7 @@ async function playbookSide(
     // publishes after a person says so, with one one-time password. Unpublish (refused for packages
     // with dependents) and 2FA settings are left out of this bench.
     triggers: { malware: { actions: { deprecate: 'auto', 'dist-tag': 'auto', 'revoke-trust': 'approval', 'reject-staged': 'approval', 'require-2fa': 'off', unpublish: 'off' } } },
+    ...(github ? { github: { repositories: Object.fromEntries(packages.map((p) => [p.name, { repository, workflow: 'release.yml' }])) } } : {}),
   });
   // The worker in its own process, as deployed.
   const worker: ChildProcess = await startCliProcess(
@@ -357,6 +390,8 @@ async function playbookSide(
       QUARANTINE_SECRET_KEY: secretKey.toString('base64'),
       QUARANTINE_DATA_DIR: mkdtempSync(join(tmpdir(), 'quarantine-bench-worker-')),
       QUARANTINE_REGISTRY_CONCURRENCY: String(options.registryConcurrency),
+      // GitHub's pace (one write a second, its advice against secondary rate limits) is left as deployed.
+      ...(github ? { GITHUB_TOKEN: github.token, GITHUB_API_URL: github.prism.url } : {}),
     },
     'quarantine worker: task queue',
     options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=worker-${run}.cpuprofile`] : [],
@@ -391,9 +426,26 @@ async function playbookSide(
     const cpuApprovalToVerified = approvalCpu();
     if (verified !== 'verified') throw new Error('the incident failed after the approval');
 
-    const view = await handle.query(playbookQuery);
+    let view = await handle.query(playbookQuery);
     const problem = viewProblem(view, packages);
     if (problem) throw new Error(`the view disagrees: ${problem}`);
+    let githubResult: PlaybookResult['github'];
+    if (github && seeded) {
+      view = await githubSettled(handle);
+      const draftId = `github:draft-advisory:${repository}`;
+      const drafted = view.events.find((e) => e.actionId === draftId && e.phase === 'succeeded');
+      const advisory = seeded.advisories[0];
+      const named = (advisory?.vulnerabilities ?? []).map((v) => `${v.package?.name}:${v.vulnerable_version_range}`);
+      // A fast wrong run is not a result: one draft naming every bad version exactly, the workflow off, nothing cached.
+      const wrong = !drafted ? 'no advisory drafted' : seeded.advisories.length !== 1 ? `${seeded.advisories.length} advisories` : named.length !== packages.length ? `the advisory names ${named.length} packages` : seeded.caches.length > 0 ? `${seeded.caches.length} caches left` : seeded.workflows[0]!.state !== 'disabled_manually' ? 'the release workflow still runs' : undefined;
+      if (wrong) throw new Error(`GitHub side: ${wrong}; ${JSON.stringify(view.github)}`);
+      githubResult = {
+        alert_to_advisory_draft_ms: ms(alertAt.toISOString(), drafted!.at),
+        alert_to_github_settled_ms: ms(alertAt.toISOString(), view.github!.passedAt),
+        actions: Object.fromEntries(view.github!.actions.map((a) => [a.action.id.replace(`:${repository}`, ''), a.status])),
+        advisory_versions: packages.reduce((n, p) => n + p.bad.length, 0),
+      };
+    }
     return {
       contained_ms: round(containedMs),
       verified_ms: round(verifiedMs),
@@ -401,9 +453,21 @@ async function playbookSide(
       workflow_clock: { contained_ms: ms(alertAt.toISOString(), view.containedAt), verified_ms: ms(alertAt.toISOString(), view.verifiedAt) },
       warmup_incident_ms: round(warmupMs),
       breakdown: { ...(await breakdown(handle, view, alertAt, approvedAt)), cpu_ms: { to_contained: cpuToContained, approval_to_verified: cpuApprovalToVerified } },
+      ...(githubResult ? { github: githubResult } : {}),
     };
   } finally {
     await stopChild(worker);
+  }
+}
+
+/** Waits until the incident's GitHub pass ended with every action settled (done, waiting, failed). */
+async function githubSettled(handle: WorkflowHandle, timeoutMs = 300_000): Promise<PlaybookView> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const view = await handle.query(playbookQuery);
+    if (view.github?.passedAt && view.github.actions.length > 0 && view.github.actions.every((a) => a.status !== 'planned' && a.status !== 'running')) return view;
+    if (performance.now() > deadline) throw new Error(`the GitHub side did not settle in ${timeoutMs} ms: ${JSON.stringify(view.github)}`);
+    await new Promise((r) => setTimeout(r, STATUS_POLL_MS));
   }
 }
 
@@ -432,6 +496,8 @@ async function main(): Promise<void> {
       'cpu-prof-dir': { type: 'string' },
       // For profiling the playbook alone: no runbook, so no ratio.
       'skip-runbook': { type: 'boolean', default: false },
+      // The playbook side without GitHub (the stand-in and Prism not started).
+      'skip-github': { type: 'boolean', default: false },
     },
   });
   const runs = Number(values.runs);
@@ -440,6 +506,7 @@ async function main(): Promise<void> {
   const machine: Record<string, unknown> = { cpus: cpus().length, load_average_at_start: load() };
 
   const temporal = await startTemporalDevServer();
+  const github = values['skip-github'] ? undefined : await startBenchGithub();
   const secretKey = randomBytes(32);
   const connection = await Connection.connect({ address: temporal.address });
   // The approver's side of the codec: the password is sealed before it leaves this process.
@@ -462,7 +529,7 @@ async function main(): Promise<void> {
           const before = endStateProblem(await endState(registry, packages), packages);
           if (before === undefined) throw new Error('the registry copy is already contained');
           if (side === 'playbook') {
-            playbooks.push(await playbookSide(temporal, client, secretKey, registry, packages, run, options));
+            playbooks.push(await playbookSide(temporal, client, secretKey, registry, packages, run, options, github));
           } else {
             runbooks.push(await runbook(registry, packages));
           }
@@ -491,6 +558,8 @@ async function main(): Promise<void> {
   } finally {
     await connection.close();
     await temporal.stop();
+    await github?.prism.stop();
+    await github?.standin.close();
   }
   machine.load_average_at_end = load();
   const containedMs = median(playbooks.map((p) => p.contained_ms));
@@ -509,6 +578,7 @@ async function main(): Promise<void> {
     playbook_contained_median_ms: round(containedMs),
     playbook_verified_median_ms: round(verifiedMs),
     playbook_approval_to_verified_median_ms: round(median(playbooks.map((p) => p.approval_to_verified_ms))),
+    ...(github ? { github_alert_to_advisory_draft_median_ms: round(median(playbooks.map((p) => p.github!.alert_to_advisory_draft_ms))), github_alert_to_settled_median_ms: round(median(playbooks.map((p) => p.github!.alert_to_github_settled_ms))) } : {}),
     runbook_median_ms: round(runbookMs),
     runbook_tags_and_deprecations_median_ms: round(runbookContainedMs),
     ratios,

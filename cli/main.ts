@@ -111,7 +111,7 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
     output.err('quarantine: --osv takes the releases from the records: name no release or command beside it');
     return 2;
   }
-  const { TASK_QUEUE } = await import('../workflows/definitions');
+  const { TASK_QUEUE } = await import('../core/task-queue');
   if (values.help || (command === undefined && osvPath === undefined) || command === 'help') {
     (command === undefined && !values.help ? output.err : output.out)(usage(TASK_QUEUE));
     return command === undefined && !values.help ? 2 : 0;
@@ -242,7 +242,7 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
     } else if (takesIncident) {
       candidates = (await import('./timeline')).incidentIdsFromArgument(rest[0]!, registry);
       incident = candidates[0]!;
-    } else if (command !== undefined && rest.length === 0 && (await import('./report')).isLegacyIncidentId(command)) {
+    } else if (command !== undefined && rest.length === 0 && (await import('./on-call-output')).isLegacyIncidentId(command)) {
       // An incident of the containment type that came before the playbook: reporting its id approves it, as it always did.
       legacy = (await import('./contain')).incidentRequestFor({ spec: command, reason: values.reason, registry, dryRun: values['dry-run'] });
       incident = legacy.incident;

@@ -3,6 +3,7 @@
 // Loads nothing of Temporal's: the server path must start without the client's module graph.
 import type { AuditEvent, PlaybookView } from '../core/playbook/view';
 import type { Output } from './contain';
+import { printable } from '../core/spec';
 import { terminalSafe } from './render';
 import { renderPlaybook } from './render-playbook';
 
@@ -47,4 +48,9 @@ export function printOnCallOutcome(view: PlaybookView | undefined, outcome: OnCa
   }
   if (view.status === 'planned') return 0;
   return isContainedView(view) ? 0 : 1;
+}
+
+/** An argument that is an incident id of the legacy containment type rather than a release. */
+export function isLegacyIncidentId(argument: string): boolean {
+  return /^incident-.+@[^@]+-[0-9a-f]{8}(-dry-run)?$/.test(argument) && !printable(argument).includes('\\u');
 }

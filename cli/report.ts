@@ -10,7 +10,7 @@ import { compromiseId } from '../core/incident-id';
 import { oneCleanLine } from '../core/plan';
 import type { Policy } from '../core/playbook/policy';
 import type { PlaybookView } from '../core/playbook/view';
-import { InvalidSpecError, parseReleaseSpec, printable } from '../core/spec';
+import { InvalidSpecError, parseReleaseSpec } from '../core/spec';
 import { playbookQuery, reportCompromiseUpdate, type CompromiseReport } from '../workflows/definitions';
 import type { PlaybookRequest, playbookWorkflow } from '../workflows/playbook';
 import { DEFAULT_REASON, type FollowOptions, type Output } from './contain';
@@ -158,9 +158,4 @@ export async function reportOnCall(client: Client, built: OnCallRequest, options
     clearTimeout(noWorkerHint);
   }
   return printOnCallOutcome(view, { incident: built.incident, reportId: built.first.report.reportId, runId, osv: built.osv, json: options.json, waitMs: options.waitMs, printed }, output);
-}
-
-/** An argument that is an incident id of the legacy containment type rather than a release. */
-export function isLegacyIncidentId(argument: string): boolean {
-  return /^incident-.+@[^@]+-[0-9a-f]{8}(-dry-run)?$/.test(argument) && !printable(argument).includes('\\u');
 }

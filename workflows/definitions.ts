@@ -5,7 +5,7 @@ import type { CompromiseReport } from '../core/playbook/plan';
 import type { PackageWriteRequest, PackageWriteResults, SealedSecret } from '../core/playbook/ports';
 import type { PlaybookView } from '../core/playbook/view';
 
-export const TASK_QUEUE = 'quarantine';
+export { TASK_QUEUE } from '../core/task-queue';
 export const timelineQuery = defineQuery<IncidentView>('timeline');
 /** Further reports of the same compromise join the open incident, in batches. */
 export const reportSignal = defineSignal<[Report[]]>('reports');
