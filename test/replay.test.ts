@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE_PATH } from '../worker/bundle';
 import { workflowSource } from '../worker/index';
-import { PACKAGE_WRITERS_PATCH } from '../workflows/definitions';
+import { PACKAGE_WRITERS_PATCH, WRITER_READ_BACK_PATCH } from '../workflows/definitions';
+import { GITHUB_ACTIONS_PATCH } from '../workflows/github-containment';
 import { listHistoryFiles, readHistoryFile, HISTORIES_DIR, type RecordedExecution } from './replay/history-files';
 import { replayAll } from './replay/replay-all';
 
@@ -93,6 +94,15 @@ describe('recorded workflow histories', () => {
     const writers = executions.filter((e) => e.workflowType === 'packageWriterWorkflow');
     expect(writers.length).toBeGreaterThan(0);
     expect(executions.filter((e) => e.workflowType === 'playbookWorkflow').some((e) => patchesOf(e).includes(PACKAGE_WRITERS_PATCH))).toBe(true);
+  });
+
+  it('keep playbooks recorded since writers read back and the GitHub side, so that both paths replay', () => {
+    const patches = listHistoryFiles()
+      .filter((f) => /\/playbook-[^/]+\.json(\.gz)?$/.test(f))
+      .flatMap((f) => readHistoryFile(join(HISTORIES_DIR, f)).executions)
+      .filter((e) => e.workflowType === 'playbookWorkflow')
+      .flatMap(patchesOf);
+    expect(patches).toEqual(expect.arrayContaining([WRITER_READ_BACK_PATCH, GITHUB_ACTIONS_PATCH]));
   });
 
   it('replay on the shipped workflow bundle without a nondeterminism error', async () => {
