@@ -22,6 +22,7 @@ import {
   standinDependentsCount,
   unpublishVersion,
   type NpmClientOptions,
+  type WritablePackument,
 } from '../clients/npm';
 import { packageStateFromPackument } from '../core/package-state';
 import type { ActionOutcome, PackageFacts, PlaybookAction } from '../core/playbook/action';
@@ -144,19 +145,35 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
   }
 
   async function runNpmAction(action: PlaybookAction, otp?: SealedSecret): Promise<ActionOutcome> {
+    return (await execute(action, otp)).outcome;
+  }
+
+  /**
+   * Runs one action. `justRead`: the packument the previous action of the same batch read (and wrote) a
+   * moment ago, which a tag move checks instead of reading again; a deprecation hands on the one it wrote.
+   */
+  async function execute(action: PlaybookAction, otp?: SealedSecret, justRead?: WritablePackument): Promise<{ outcome: ActionOutcome; packument?: WritablePackument }> {
     const registry = action.registry;
     switch (action.kind) {
       case 'deprecate': {
         const messages = Object.fromEntries(action.versions.map((v) => [v, action.message]));
         const result = await call(registry, (opts) => setDeprecations(action.package, messages, opts, (current) => current.includes(action.marker)));
-        return { changed: result.changed, before: { deprecated: result.before }, after: { deprecated: messages } };
+        return { outcome: { changed: result.changed, before: { deprecated: result.before }, after: { deprecated: messages } }, packument: result.packument };
       }
+      default:
+        return { outcome: await executeOther(action, otp, justRead) };
+    }
+  }
+
+  async function executeOther(action: Exclude<PlaybookAction, { kind: 'deprecate' }>, otp?: SealedSecret, justRead?: WritablePackument): Promise<ActionOutcome> {
+    const registry = action.registry;
+    switch (action.kind) {
       case 'restore-deprecations': {
         const result = await call(registry, (opts) => setDeprecations(action.package, action.messages, opts));
         return { changed: result.changed, before: { deprecated: result.before }, after: { deprecated: action.messages } };
       }
       case 'dist-tag': {
-        const result = await call(registry, (opts) => moveDistTag(action.package, action.tag, action.from, action.to, opts, { refuseDeprecatedTarget: action.refuseDeprecatedTarget === true }));
+        const result = await call(registry, (opts) => moveDistTag(action.package, action.tag, action.from, action.to, opts, { refuseDeprecatedTarget: action.refuseDeprecatedTarget === true, ...(justRead ? { justRead } : {}) }));
         if ('conflict' in result && result.deprecatedTarget !== undefined) {
           throw ApplicationFailure.create({
             message: `${action.package}@${action.to} was deprecated since our read (by another incident or a person): ${action.tag} not moved onto it; planning again`,
@@ -217,9 +234,16 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
    */
   async function runNpmActions(actions: readonly PlaybookAction[], otp?: SealedSecret): Promise<PackageWriteOutcome[]> {
     const results: PackageWriteOutcome[] = [];
+    // What the last deprecation of this batch read and wrote: a tag move of the same package right after
+    // checks it instead of reading the packument again (a tag write changes the _rev, so it is used once).
+    let justRead: { name: string; packument: WritablePackument } | undefined;
     for (const action of actions) {
+      const reuse = action.kind === 'dist-tag' && justRead?.name === action.package ? justRead.packument : undefined;
+      justRead = undefined;
       try {
-        results.push({ actionId: action.id, outcome: await runNpmAction(action, action.otp ? otp : undefined) });
+        const done = await execute(action, action.otp ? otp : undefined, reuse);
+        if (action.kind === 'deprecate' && done.packument) justRead = { name: action.package, packument: done.packument };
+        results.push({ actionId: action.id, outcome: done.outcome });
       } catch (err) {
         if (!(err instanceof ApplicationFailure) || !isFinalFailureType(err.type)) break;
         results.push({ actionId: action.id, failure: { ...(err.type ? { type: err.type } : {}), message: err.message } });

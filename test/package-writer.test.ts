@@ -95,9 +95,9 @@ describe('writes to one package across incidents', () => {
   });
 
   it('reads a package back right after its writes and catches a tag put back on the bad release at that moment', async () => {
-    // The answer to the deprecation's write is held; meanwhile latest is put back on the release it
-    // deprecates (as an attacker's token could), after the tag move and before the read that verifies.
-    const held = proxy.holdNext((req) => req.method === 'PUT' && req.path === '/@acme%2futils');
+    // The answer to the tag move (the package's last write) is held; meanwhile latest is put back on the
+    // release just deprecated (as an attacker's token could), after our move and before the read that verifies.
+    const held = proxy.holdNext((req) => req.method === 'PUT' && req.path.endsWith('/@acme%2futils/dist-tags/latest'));
     const handle = await start('MAL-utils-put-back', [{ name: '@acme/utils', versions: ['1.2.0'] }]);
     await held;
     await npmCli(registry.url, registry.tokens.admin)(['dist-tag', 'add', '@acme/utils@1.2.0', 'latest']);

@@ -64,6 +64,8 @@ export const rollbackUpdate = defineUpdate<PlaybookView, [RollbackRequest, Seale
 export const PACKAGE_WRITERS_PATCH = 'package-writers';
 /** Writers read each package back right after its writes and answer with it; the incident's verification reads nothing itself. */
 export const WRITER_READ_BACK_PATCH = 'writer-read-back';
+/** Within a package, the deprecation before the tag moves, which then check the packument it read (one read fewer per package). */
+export const DEPRECATIONS_FIRST_PATCH = 'deprecations-first';
 
 /** A request for writes to one package, to that package's writer; the password (if any) sealed, alone. */
 export const packageWriteSignal = defineSignal<[PackageWriteRequest, SealedSecret?]>('packageWrite');

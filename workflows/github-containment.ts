@@ -124,7 +124,8 @@ export function githubContainment(ctx: GithubContainmentContext): GithubContainm
     if (!found.configured) {
       if (!mine.notConfigured) {
         mine.notConfigured = true;
-        ctx.record({ actor: ctx.actor, phase: 'planned', detail: 'GitHub not configured on the worker (GITHUB_TOKEN, or a GitHub App): no advisory drafted, no workflow stopped; the registry containment goes on' });
+        // On GitHub's lane of the timeline, not the registry's.
+        ctx.record({ actor: ctx.actor, phase: 'planned', target: 'github:', detail: 'GitHub not configured on the worker (GITHUB_TOKEN, or a GitHub App): no advisory drafted, no workflow stopped; the registry containment goes on' });
       }
       return;
     }

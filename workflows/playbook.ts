@@ -32,6 +32,7 @@ import {
   compromiseReportsSignal,
   PACKAGE_WRITERS_PATCH,
   WRITER_READ_BACK_PATCH,
+  DEPRECATIONS_FIRST_PATCH,
   packageWrittenSignal,
   playbookQuery,
   rejectUpdate,
@@ -447,8 +448,10 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
       const key = actionPackage(state.action) ?? ACCOUNT_LANE;
       byPackage.set(key, [...(byPackage.get(key) ?? []), state]);
     }
-    // Tags first within a package: a fresh `npm install` stops resolving to a bad release at once.
-    const order = (s: ActionState) => (s.action.kind === 'dist-tag' ? 0 : 1);
+    // Within a package, the deprecation first: its writer's tag moves then check the packument it just
+    // read instead of reading it again (the tag moves one write later). Before that patch, tags first.
+    const first = patched(DEPRECATIONS_FIRST_PATCH) ? 'deprecate' : 'dist-tag';
+    const order = (s: ActionState) => (s.action.kind === first ? 0 : 1);
     await executeLanes([...byPackage].map(([key, list]) => ({ key, states: [...list].sort((a, b) => order(a) - order(b)) })));
     const conflicted = replans < MAX_REPLANS ? [...byPackage.keys()].filter((key) => byPackage.get(key)!.some((s) => s.status === 'conflict')) : [];
     // Packages planned again are read back by that round; every other one is read back here.

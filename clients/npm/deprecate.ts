@@ -4,12 +4,14 @@
 import npmFetch from 'npm-registry-fetch';
 import { RegistryError } from './errors';
 import { escapedName, registryCall, type NpmClientOptions } from './options';
-import { readPackument } from './packument';
+import { readPackument, type WritablePackument } from './packument';
 
 export interface DeprecationResult {
   changed: boolean;
   /** version -> the message before ('' when it was not deprecated), for every version asked about. */
   before: Record<string, string>;
+  /** The packument as this call left it (its messages set): a tag move right after may check against it instead of reading again. */
+  packument: WritablePackument;
 }
 
 /**
@@ -35,9 +37,9 @@ export async function setDeprecations(
     versions[version]!.deprecated = wanted;
     changed = true;
   }
-  if (!changed) return { changed, before };
+  if (!changed) return { changed, before, packument };
   await registryCall(opts, `deprecate ${name}`, (options) =>
     npmFetch(`/${escapedName(name)}`, { ...options, method: 'PUT', body: packument, ignoreBody: true }),
   );
-  return { changed, before };
+  return { changed, before, packument };
 }

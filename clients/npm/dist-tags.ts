@@ -2,7 +2,7 @@
 import npmFetch from 'npm-registry-fetch';
 import { z } from 'zod';
 import { escapedName, parseAnswer, registryCall, type NpmClientOptions } from './options';
-import { readPackument } from './packument';
+import { readPackument, type WritablePackument } from './packument';
 
 export async function readDistTags(name: string, opts: NpmClientOptions): Promise<Record<string, string>> {
   const action = `read dist-tags of ${name}`;
@@ -17,9 +17,17 @@ export type TagMoveResult = { changed: boolean; before: string | null } | { conf
  * absent): someone's move since then is left alone and reported as a conflict. npm has no atomic
  * compare-and-set; the read and the write are one round trip apart.
  */
-export async function moveDistTag(name: string, tag: string, from: string | null, to: string | null, opts: NpmClientOptions, guard: { refuseDeprecatedTarget?: boolean } = {}): Promise<TagMoveResult> {
+export async function moveDistTag(
+  name: string,
+  tag: string,
+  from: string | null,
+  to: string | null,
+  opts: NpmClientOptions,
+  guard: { refuseDeprecatedTarget?: boolean; justRead?: WritablePackument } = {},
+): Promise<TagMoveResult> {
   // With the guard, the whole packument is read (one request still): it says whether `to` is deprecated.
-  const packument = guard.refuseDeprecatedTarget && to !== null ? await readPackument(name, opts) : undefined;
+  // `justRead`: the packument a write to this package read a moment ago (its deprecation), checked instead.
+  const packument = guard.justRead ?? (guard.refuseDeprecatedTarget && to !== null ? await readPackument(name, opts) : undefined);
   const current = (packument ? packument['dist-tags'] : await readDistTags(name, opts))[tag] ?? null;
   const deprecated = to !== null ? packument?.versions[to]?.deprecated : undefined;
   if (typeof deprecated === 'string' && deprecated !== '') return { conflict: true, before: current, deprecatedTarget: deprecated };
