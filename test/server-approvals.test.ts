@@ -2,7 +2,7 @@
 // process, configured from the environment), a playbook incident waits for an approver, and the npm CLI
 // judges what the registry serves. Logins, the JSON-only rule and the validators' refusals are each
 // checked for what they must not let through: no write, nothing on the trail, no password in history or log.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { startServe, type RunningServe } from './helpers/serve';
 import { mkdtempSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { playbookQuery } from '../workflows/definitions';
 import type { playbookWorkflow } from '../workflows/playbook';
 import { GITHUB_SECRETS, intakeConfig, STANDARD_SECRETS } from './helpers/intake';
 import { startRegistryProxy, type RegistryProxy } from './helpers/registry-proxy';
-import { CLI, npmCli, pollUntil, startInProcessWorker, temporalAddress, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { npmCli, pollUntil, startInProcessWorker, temporalAddress, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
 const SECRET_KEY = randomBytes(32).toString('base64');
 const ALICE_PASSWORD = 'correct horse battery staple';
@@ -45,37 +45,13 @@ interface Answer {
   body: { error?: string; field?: string; status?: string; actions?: { id: string; kind: string; status: string; approvedBy?: string }[] };
 }
 
-/** `quarantine serve` in its own process, with everything it writes to stdout and stderr kept. */
-async function startServe(env: Record<string, string>): Promise<{ url: string; log: () => string; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`quarantine serve exited (${code}): ${output}`)));
-  });
-  return {
-    url,
-    log: () => output,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
 describe('decisions over the server API', () => {
   let registry: LocalRegistry;
   let proxy: RegistryProxy;
   let worker: RunningWorker;
   let client: Client;
   let closeClient: () => Promise<void>;
-  let serve: Awaited<ReturnType<typeof startServe>>;
+  let serve: RunningServe;
   let handle: WorkflowHandle<typeof playbookWorkflow>;
   let incident: string;
   let trustId: string;

@@ -3,7 +3,7 @@
 // whose report reason is an XSS payload waits for an approver; the list and the page show it, the page
 // follows it live (a refusal by someone else appears without a reload), an approver approves from the
 // page to verified, a non-approver cannot, and the payload is text that never runs.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { startServe, type RunningServe } from './helpers/serve';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { REGISTRY_OTP, type LocalRegistry } from '../stack/registry';
 import { playbookQuery } from '../workflows/definitions';
 import type { playbookWorkflow } from '../workflows/playbook';
 import { GITHUB_SECRETS, STANDARD_SECRETS } from './helpers/intake';
-import { CLI, npmCli, pollUntil, runCli, startInProcessWorker, temporalAddress, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { npmCli, pollUntil, runCli, startInProcessWorker, temporalAddress, testClient, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
 const OUTPUT = join(__dirname, '..', 'test-output');
 const SECRET_KEY = randomBytes(32).toString('base64');
@@ -29,27 +29,13 @@ const PASSWORDS = { alice: 'correct horse battery staple', bob: 'bob-has-a-long-
 const POLICY = parsePolicy({ version: 1, approvers: [{ name: 'alice', may: ['all'] }, { name: 'bob', may: ['deprecate', 'dist-tag'] }] });
 const PAYLOAD = `<script>alert('xss')</script><img src=x onerror=alert('img')> stolen token`;
 
-async function startServe(env: Record<string, string>): Promise<{ url: string; log: () => string; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`quarantine serve exited (${code}): ${output}`)));
-  });
-  return { url, log: () => output, stop: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.kill('SIGTERM'); }) };
-}
 
 describe('the audit timeline view in a browser', () => {
   let registry: LocalRegistry;
   let worker: RunningWorker;
   let client: Client;
   let closeClient: () => Promise<void>;
-  let serve: Awaited<ReturnType<typeof startServe>>;
+  let serve: RunningServe;
   let browser: Browser;
   let handle: WorkflowHandle<typeof playbookWorkflow>;
   let incident: string;
