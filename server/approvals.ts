@@ -193,8 +193,9 @@ export async function approvalsPlugin(api: FastifyInstance, options: ApprovalsOp
   const { users, client } = options;
   if (!users || !client) {
     const off = async (_request: FastifyRequest, reply: FastifyReply) =>
-      reply.code(503).send({ error: 'approvals over the API are off: set QUARANTINE_UI_USERS (name:password pairs, see the README) and restart quarantine serve' });
+      reply.code(503).send({ error: 'decisions and reports over the API are off: set QUARANTINE_UI_USERS (name:password pairs, see the README) and restart quarantine serve' });
     for (const decision of DECISIONS) api.post(`/incidents/:id/${decision}`, off);
+    api.post('/reports', off);
     return;
   }
 

@@ -36,6 +36,24 @@ export interface TemporalDevServerOptions {
 
 export async function startTemporalDevServer(options: TemporalDevServerOptions = {}): Promise<TemporalDevServer> {
   const binary = await ensureTemporalCli(process.env, options.log);
+  // Free ports are asked for, then bound by the server: another process may take one in between (a
+  // busy test run starts registries, proxies and servers at once). A server that exits while starting
+  // is started again on other ports.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnce(binary, options);
+    } catch (err) {
+      if (!(err instanceof ExitedWhileStarting) || attempt >= START_ATTEMPTS) throw err;
+      options.log?.(`the Temporal dev server exited while starting (${err.message}); starting it again on other ports`);
+    }
+  }
+}
+
+const START_ATTEMPTS = 3;
+
+class ExitedWhileStarting extends Error {}
+
+async function startOnce(binary: string, options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const [grpcPort, httpPort, metricsPort, uiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const args = [
     'server', 'start-dev',
@@ -57,13 +75,25 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions =
   });
   const address = `127.0.0.1:${grpcPort}`;
   const stop = () => stopChild(child);
+  const exited = () => new ExitedWhileStarting(`it exited with code ${child.exitCode}: ${stderr.trim()}`);
+  // An exit while starting ends the wait at once (the probes would only time out).
+  let ended = false;
+  const exitedEarly = new Promise<never>((_, reject) => child.once('exit', () => reject(exited())));
+  exitedEarly.catch(() => undefined);
   try {
-    await waitFor('Temporal dev server', async () => {
-      if (child.exitCode !== null) throw new Error(`it exited with code ${child.exitCode}: ${stderr.trim()}`);
-      await run(binary, ['operator', 'cluster', 'health', '--address', address], { timeout: 5_000 });
-      return true;
-    }, { timeoutMs: options.startTimeoutMs ?? 30_000 });
+    await Promise.race([
+      waitFor('Temporal dev server', async () => {
+        if (ended) return true;
+        await run(binary, ['operator', 'cluster', 'health', '--address', address], { timeout: 5_000 });
+        // Its HTTP API too: a port taken by someone else there ends the server after gRPC is up.
+        await fetch(`http://127.0.0.1:${httpPort}/`, { signal: AbortSignal.timeout(2_000) });
+        return true;
+      }, { timeoutMs: options.startTimeoutMs ?? 30_000 }),
+      exitedEarly,
+    ]);
+    if (child.exitCode !== null) throw exited();
   } catch (err) {
+    ended = true;
     await stop();
     throw err;
   }

@@ -204,6 +204,10 @@ describe('decisions over the server API', () => {
       expect(response.status).toBe(503);
       expect(((await response.json()) as { error: string }).error).toMatch(/set QUARANTINE_UI_USERS/);
       expect((await handle.query(playbookQuery)).actions.some((a) => a.status === 'rejected')).toBe(false);
+      // An on-call report too: the route says how to turn it on, and starts nothing.
+      const report = await fetch(`${intake.url}/api/reports`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: asAlice }, body: JSON.stringify({ releases: ['@acme/core@1.2.3'] }) });
+      expect(report.status).toBe(503);
+      expect(((await report.json()) as { error: string }).error).toMatch(/reports over the API are off: set QUARANTINE_UI_USERS/);
     } finally {
       await intake.close();
     }
