@@ -15,30 +15,26 @@ import type { Compromise, Hold } from './plan';
  */
 export type ActionStatus = 'planned' | 'waiting' | 'running' | 'done' | 'failed' | 'rejected' | 'skipped' | 'undone' | 'conflict';
 
-export interface ActionState {
-  action: NpmAction;
+/** One planned action (npm or GitHub) and what became of it. */
+export interface ActionRecord<A> {
+  action: A;
   status: ActionStatus;
-  /** The registry's state before the write, as the execution read it (what a rollback restores). */
+  /** The target's state (registry or GitHub) before the write, as the execution read it (what a rollback restores). */
   before?: unknown;
   after?: unknown;
   /** Whether the execution changed anything (false: it was already so). */
   changed?: boolean;
   error?: string;
   approvedBy?: string;
+}
+
+export interface ActionState extends ActionRecord<NpmAction> {
   /** Set when the approval wait ran past the policy's timeout and was escalated. */
   escalatedAt?: string;
 }
 
 /** A GitHub action of the incident (core/github/action.ts), with the same statuses as the npm ones. */
-export interface GithubActionState {
-  action: AnyGithubAction;
-  status: ActionStatus;
-  before?: unknown;
-  after?: unknown;
-  changed?: boolean;
-  error?: string;
-  approvedBy?: string;
-}
+export type GithubActionState = ActionRecord<AnyGithubAction>;
 
 /** The GitHub side of the incident (workflows/github-containment.ts); absent before it first runs. */
 export interface GithubView {
