@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE_PATH } from '../worker/bundle';
 import { workflowSource } from '../worker/index';
-import { PACKAGE_WRITERS_PATCH, WRITER_READ_BACK_PATCH } from '../workflows/definitions';
+import { DEPRECATIONS_FIRST_PATCH, PACKAGE_WRITERS_PATCH, WRITER_READ_BACK_PATCH } from '../workflows/definitions';
 import { GITHUB_ACTIONS_PATCH } from '../workflows/github-containment';
 import { listHistoryFiles, readHistoryFile, HISTORIES_DIR, type RecordedExecution } from './replay/history-files';
 import { replayAll } from './replay/replay-all';
@@ -96,13 +96,13 @@ describe('recorded workflow histories', () => {
     expect(executions.filter((e) => e.workflowType === 'playbookWorkflow').some((e) => patchesOf(e).includes(PACKAGE_WRITERS_PATCH))).toBe(true);
   });
 
-  it('keep playbooks recorded since writers read back and the GitHub side, so that both paths replay', () => {
+  it('keep playbooks recorded since writers read back, the GitHub side and deprecations first, so that each path replays', () => {
     const patches = listHistoryFiles()
       .filter((f) => /\/playbook-[^/]+\.json(\.gz)?$/.test(f))
       .flatMap((f) => readHistoryFile(join(HISTORIES_DIR, f)).executions)
       .filter((e) => e.workflowType === 'playbookWorkflow')
       .flatMap(patchesOf);
-    expect(patches).toEqual(expect.arrayContaining([WRITER_READ_BACK_PATCH, GITHUB_ACTIONS_PATCH]));
+    expect(patches).toEqual(expect.arrayContaining([WRITER_READ_BACK_PATCH, GITHUB_ACTIONS_PATCH, DEPRECATIONS_FIRST_PATCH]));
   });
 
   it('replay on the shipped workflow bundle without a nondeterminism error', async () => {
