@@ -17,6 +17,8 @@
     replaceWith(node: Node_): void;
     closest(selector: string): Element_ | null;
     querySelector(selector: string): Element_ | null;
+    querySelectorAll(selector: string): Iterable<Element_>;
+    focus(): void;
     addEventListener(type: string, listener: (event: { target: unknown }) => void): void;
     value?: string;
     disabled?: boolean;
@@ -27,6 +29,7 @@
     createElement(tag: string): Element_;
     createElementNS(ns: string, tag: string): Element_;
     createTextNode(text: string): Node_;
+    activeElement: Element_ | null;
     addEventListener(type: string, listener: (event: { target: unknown }) => void): void;
     title: string;
   }
@@ -74,13 +77,42 @@
     out.setAttribute('class', `decision-${kind}`);
   }
 
+  /** Which field an input is: its action's row and its name. */
+  function fieldKey(input: Element_): string {
+    return `${input.closest('[data-action]')?.getAttribute('data-action') ?? ''}\u0000${input.getAttribute('name') ?? ''}`;
+  }
+
+  /**
+   * Puts a section's new rendering in place, with what the person typed into its fields (a password, a
+   * note) and the focus carried over: a live update must not eat a one-time password half typed.
+   */
+  function replaceSection(id: string, tree: ViewNode): void {
+    const old = doc.getElementById(id);
+    if (!old) return;
+    const typed = new Map<string, string>();
+    for (const input of old.querySelectorAll('input')) if (input.value) typed.set(fieldKey(input), input.value);
+    const focused = doc.activeElement && [...old.querySelectorAll('input')].includes(doc.activeElement) ? fieldKey(doc.activeElement) : undefined;
+    const built = build(tree, false);
+    if (!('querySelectorAll' in built)) return old.replaceWith(built);
+    const fresh = built as Element_;
+    let refocus: Element_ | undefined;
+    for (const input of fresh.querySelectorAll('input')) {
+      const key = fieldKey(input);
+      const value = typed.get(key);
+      if (value !== undefined) input.value = value;
+      if (key === focused) refocus = input;
+    }
+    old.replaceWith(fresh);
+    refocus?.focus();
+  }
+
   async function refresh(): Promise<boolean> {
     const response = await fetch(`${base}/live.json`, { headers: { accept: 'application/json' }, credentials: 'same-origin' });
     if (!response.ok) throw new Error(`${response.status}`);
     const live = (await response.json()) as Live;
     if (live.version !== version) {
       version = live.version;
-      for (const [id, tree] of Object.entries(live.sections)) doc.getElementById(id)?.replaceWith(build(tree, false));
+      for (const [id, tree] of Object.entries(live.sections)) replaceSection(id, tree);
       doc.title = live.title;
     }
     const indicator = doc.getElementById('live');
