@@ -26,7 +26,7 @@ import {
 } from '../clients/npm';
 import { packageStateFromPackument } from '../core/package-state';
 import type { ActionOutcome, PackageFacts, PlaybookAction } from '../core/playbook/action';
-import { isFinalFailureType, isSealedSecret, type FactsRequest, type PackageWriteOutcome, type PackageWrites, type PackageWritten, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
+import { isFinalFailureType, isSealedSecret, type FactsBatchRequest, type FactsRequest, type PackageWriteOutcome, type PackageWrites, type PackageWritten, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
 import type { RegistryCredentials } from './registry';
 import { OTP_HINT } from './registry';
 import { RegistryGate } from './registry-gate';
@@ -142,6 +142,11 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
       if (dependents !== undefined) facts.dependents = dependents;
     }
     return facts;
+  }
+
+  async function readPackagesFacts(request: FactsBatchRequest): Promise<(PackageFacts | null)[]> {
+    const { names, ...reads } = request;
+    return Promise.all(names.map((name) => readPackageFacts({ ...reads, name })));
   }
 
   async function runNpmAction(action: PlaybookAction, otp?: SealedSecret): Promise<ActionOutcome> {
@@ -263,5 +268,10 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
     }
   }
 
-  return { readPackageFacts, listTokenKeys, runNpmAction, runNpmActions, runPackageWrites };
+  async function runPackagesWrites(registry: string, writes: readonly PackageWrites[], otp?: SealedSecret): Promise<PackageWritten[]> {
+    // Different packages (the writer sends each once): they share nothing but the registry gate.
+    return Promise.all(writes.map((write) => runPackageWrites(registry, write, otp)));
+  }
+
+  return { readPackageFacts, readPackagesFacts, listTokenKeys, runNpmAction, runNpmActions, runPackageWrites, runPackagesWrites };
 }

@@ -66,6 +66,10 @@ export const PACKAGE_WRITERS_PATCH = 'package-writers';
 export const WRITER_READ_BACK_PATCH = 'writer-read-back';
 /** Within a package, the deprecation before the tag moves, which then check the packument it read (one read fewer per package). */
 export const DEPRECATIONS_FIRST_PATCH = 'deprecations-first';
+/** Writers run the writes of packages that are free at once, a few to an activity, not one activity per package. */
+export const WRITER_BATCHES_PATCH = 'writer-batches';
+/** The incident reads the packages it plans for a few to an activity, not one activity per package. */
+export const BATCHED_READS_PATCH = 'batched-reads';
 
 /** A request for writes to one package, to that package's writer; the password (if any) sealed, alone. */
 export const packageWriteSignal = defineSignal<[PackageWriteRequest, SealedSecret?]>('packageWrite');

@@ -21,7 +21,7 @@ import { actionHolds, actionPackage, describeAction, readBackFor, undoFor, type 
 import { mergeReleases, planPlaybook, type Compromise } from '../core/playbook/plan';
 import { mayApprove, type Policy } from '../core/playbook/policy';
 import type { GithubActionKind } from '../core/github/action';
-import { FINAL_FAILURE_TYPES, type PackageWriteOutcome, type PackageWriterActivities, type PackageWrites, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
+import { activityBatches, FINAL_FAILURE_TYPES, type FactsRequest, type PackageWriteOutcome, type PackageWriterActivities, type PackageWrites, type PlaybookActivities, type SealedSecret } from '../core/playbook/ports';
 import { actionTarget, boundEvents, boundReports, type ActionState, type AuditEvent, type PlaybookStatus, type PlaybookView } from '../core/playbook/view';
 import { compactReport } from '../core/incident';
 import { isOnCallReport, reportAuthorizesWrites } from '../core/write-authority';
@@ -33,6 +33,7 @@ import {
   PACKAGE_WRITERS_PATCH,
   WRITER_READ_BACK_PATCH,
   DEPRECATIONS_FIRST_PATCH,
+  BATCHED_READS_PATCH,
   packageWrittenSignal,
   playbookQuery,
   rejectUpdate,
@@ -198,16 +199,45 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     return next;
   }
 
+  /** Like inLane, for work on several packages at once: it starts after each one's earlier work, and theirs after it. */
+  function inLanes<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    const next = Promise.all(keys.map((key) => lanes.get(key))).then(async () => {
+      await condition(() => running < concurrency);
+      running += 1;
+      try {
+        return await work();
+      } finally {
+        running -= 1;
+      }
+    });
+    const tail = next.catch(() => undefined);
+    for (const key of keys) lanes.set(key, tail);
+    return next;
+  }
+
+  /** What a read for planning asks beyond the packument: what the policy may act on. */
+  function planningReads(): Omit<FactsRequest, 'registry' | 'name'> {
+    const wants = policy.triggers[compromise.trigger].actions;
+    return { trust: wants['revoke-trust'] !== 'off', staged: wants['reject-staged'] !== 'off', access: wants['require-2fa'] !== 'off', unpublish: wants.unpublish !== 'off' };
+  }
+
   /**
    * Reads one package: for planning, what the policy may act on; for a read-back, only what the
    * actions being checked changed (each fact is a request to the registry).
    */
   async function readFacts(name: string, checking?: readonly PlaybookAction[]): Promise<PackageFacts | null> {
-    const wants = policy.triggers[compromise.trigger].actions;
-    const facts = checking
-      ? { ...readBackFor(checking), unpublish: false }
-      : { trust: wants['revoke-trust'] !== 'off', staged: wants['reject-staged'] !== 'off', access: wants['require-2fa'] !== 'off', unpublish: wants.unpublish !== 'off' };
+    const facts = checking ? { ...readBackFor(checking), unpublish: false } : planningReads();
     return npm.readPackageFacts({ registry: compromise.registry, name, ...facts });
+  }
+
+  /**
+   * Reads packages for planning: a few to an activity since that patch (each package's read still after
+   * its lane's earlier work), one activity each before it. In the order asked.
+   */
+  async function readForPlanning(names: readonly string[]): Promise<(PackageFacts | null)[]> {
+    if (!patched(BATCHED_READS_PATCH)) return Promise.all(names.map((name) => inLane(name, () => readFacts(name))));
+    const batches = await Promise.all(activityBatches(names).map((batch) => inLanes(batch, () => npm.readPackagesFacts({ registry: compromise.registry, names: batch, ...planningReads() }))));
+    return batches.flat();
   }
 
   /** The done actions of a package: what its read-back checks. */
@@ -397,7 +427,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     setStatus('running');
     view.lastCheckedAt = now();
     const names = compromise.releases.map((r) => r.name);
-    const read = await Promise.all(names.map((name) => inLane(name, () => readFacts(name))));
+    const read = await readForPlanning(names);
     const facts = read.filter((f): f is PackageFacts => f !== null);
     const plan = planPlaybook(compromise, facts, policy, new Date(Date.now()));
     Object.assign(view, { holds: plan.holds, notes: plan.notes, blockers: plan.blockers, unresolved: plan.unresolved, otp: plan.otp });
@@ -465,7 +495,7 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     record({ actor: WORKFLOW_ACTOR, phase: 'planned', detail: `${packages.join(', ')}: ${cause}: reading again and planning those tags anew (round ${round})` });
     // What their writers read is older than the read this round plans on.
     for (const name of packages) readAfterWrites.delete(name);
-    const fresh = (await Promise.all(packages.map((name) => inLane(name, () => readFacts(name))))).filter((f): f is PackageFacts => f !== null);
+    const fresh = (await readForPlanning(packages)).filter((f): f is PackageFacts => f !== null);
     const plan = planPlaybook({ ...compromise, releases: compromise.releases.filter((r) => packages.includes(r.name)) }, fresh, policy, new Date(Date.now()));
     const added: ActionState[] = [];
     for (const action of plan.actions.filter((a) => a.kind === 'dist-tag' && a.gate === 'auto')) {

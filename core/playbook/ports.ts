@@ -29,6 +29,23 @@ export interface FactsRequest {
   unpublish: boolean;
 }
 
+/** The same reads for several packages of one registry, in one activity. */
+export type FactsBatchRequest = Omit<FactsRequest, 'name'> & { names: string[] };
+
+/**
+ * At most this many packages per batched activity: one activity for a whole campaign would carry every
+ * packument's version times in one payload (a package with a thousand releases is ~40 kB of facts), and
+ * Temporal refuses payloads over 2 MB; ten keep it far below while cutting the activities tenfold.
+ */
+export const PACKAGES_PER_ACTIVITY = 10;
+
+/** `items` in consecutive groups of at most PACKAGES_PER_ACTIVITY: one batched activity each. */
+export function activityBatches<T>(items: readonly T[]): T[][] {
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += PACKAGES_PER_ACTIVITY) groups.push(items.slice(i, i + PACKAGES_PER_ACTIVITY));
+  return groups;
+}
+
 /** Failure types of the registry activities that trying again cannot fix. */
 export const FINAL_FAILURE_TYPES = ['RegistryAuthError', 'RegistryOtpRequired', 'PackageNotFound', 'RegistryRejected', 'ActionConflict', 'ActionUnsupported'] as const;
 
@@ -39,6 +56,8 @@ export function isFinalFailureType(type: string | null | undefined): boolean {
 export interface PlaybookActivities {
   /** What the registry says of one package; null when the registry has no such package. */
   readPackageFacts(request: FactsRequest): Promise<PackageFacts | null>;
+  /** `readPackageFacts` for each of a few packages at once (the worker's registry gate bounds them), in order. */
+  readPackagesFacts(request: FactsBatchRequest): Promise<(PackageFacts | null)[]>;
   /** Keys of the tokens the worker's account holds on the registry: what a revocation is checked against. */
   listTokenKeys(registry: string): Promise<string[]>;
   /** Runs one action: reads the target, writes only what differs, returns the before and after. */
@@ -53,6 +72,11 @@ export interface PlaybookActivities {
    * when every action got a result and `readBack` asks for it, the package read back right after them.
    */
   runPackageWrites(registry: string, write: PackageWrites, otp?: SealedSecret): Promise<PackageWritten>;
+  /**
+   * `runPackageWrites` for a few different packages at once, in one activity (one answer per write, in
+   * order): a package whose actions stopped early does not stop the others.
+   */
+  runPackagesWrites(registry: string, writes: readonly PackageWrites[], otp?: SealedSecret): Promise<PackageWritten[]>;
 }
 
 /** What of a package a read-back reads beyond the packument: only what the actions to check changed. */

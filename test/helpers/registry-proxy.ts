@@ -8,6 +8,8 @@ export interface SeenRequest {
   method: string;
   path: string;
   body: string;
+  /** Set when the proxy answered it (failNext) without passing it on. */
+  refused?: number;
 }
 
 export interface RegistryProxy {
@@ -18,6 +20,8 @@ export interface RegistryProxy {
   holdNext(match: (req: SeenRequest) => boolean): Promise<SeenRequest>;
   /** Sends the withheld answers after all: a slow answer rather than a lost one. */
   releaseHeld(): void;
+  /** The next matching request is answered `status` by the proxy and never reaches the registry (a registry hiccup). */
+  failNext(match: (req: SeenRequest) => boolean, status: number): void;
   close(): Promise<void>;
 }
 
@@ -27,6 +31,7 @@ export async function startRegistryProxy(upstream: string, options: { keepHost?:
   const seen: SeenRequest[] = [];
   let hold: { match: (req: SeenRequest) => boolean; reached: (req: SeenRequest) => void } | undefined;
   const withheld: { res: ServerResponse; send(): void }[] = [];
+  let failing: { match: (req: SeenRequest) => boolean; status: number } | undefined;
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -35,6 +40,14 @@ export async function startRegistryProxy(upstream: string, options: { keepHost?:
       const body = Buffer.concat(chunks);
       const entry: SeenRequest = { method: req.method ?? 'GET', path: req.url ?? '/', body: body.toString() };
       seen.push(entry);
+      if (failing && failing.match(entry)) {
+        const { status } = failing;
+        failing = undefined;
+        entry.refused = status;
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'service unavailable (test proxy)' }));
+        return;
+      }
       const holding = hold && hold.match(entry) ? hold : undefined;
       if (holding) hold = undefined;
       const headers = options.keepHost ? { ...req.headers } : { ...req.headers, host: target.host };
@@ -77,6 +90,9 @@ export async function startRegistryProxy(upstream: string, options: { keepHost?:
     },
     releaseHeld() {
       for (const held of withheld.splice(0)) held.send();
+    },
+    failNext(match, status) {
+      failing = { match, status };
     },
     close() {
       for (const { res } of withheld) res.destroy();
