@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { WORKFLOW_BUNDLE_PATH } from '../worker/bundle';
 import { workflowSource } from '../worker/index';
-import { DEPRECATIONS_FIRST_PATCH, PACKAGE_WRITERS_PATCH, WRITER_READ_BACK_PATCH } from '../workflows/definitions';
+import { BATCHED_READS_PATCH, DEPRECATIONS_FIRST_PATCH, PACKAGE_WRITERS_PATCH, WRITER_BATCHES_PATCH, WRITER_READ_BACK_PATCH } from '../workflows/definitions';
 import { GITHUB_ACTIONS_PATCH } from '../workflows/github-containment';
 import { listHistoryFiles, readHistoryFile, HISTORIES_DIR, type RecordedExecution } from './replay/history-files';
 import { replayAll } from './replay/replay-all';
@@ -96,13 +96,22 @@ describe('recorded workflow histories', () => {
     expect(executions.filter((e) => e.workflowType === 'playbookWorkflow').some((e) => patchesOf(e).includes(PACKAGE_WRITERS_PATCH))).toBe(true);
   });
 
-  it('keep playbooks recorded since writers read back, the GitHub side and deprecations first, so that each path replays', () => {
+  it('keep playbooks recorded since writers read back, the GitHub side, deprecations first and batched reads, so that each path replays', () => {
     const patches = listHistoryFiles()
       .filter((f) => /\/playbook-[^/]+\.json(\.gz)?$/.test(f))
       .flatMap((f) => readHistoryFile(join(HISTORIES_DIR, f)).executions)
       .filter((e) => e.workflowType === 'playbookWorkflow')
       .flatMap(patchesOf);
-    expect(patches).toEqual(expect.arrayContaining([WRITER_READ_BACK_PATCH, GITHUB_ACTIONS_PATCH, DEPRECATIONS_FIRST_PATCH]));
+    expect(patches).toEqual(expect.arrayContaining([WRITER_READ_BACK_PATCH, GITHUB_ACTIONS_PATCH, DEPRECATIONS_FIRST_PATCH, BATCHED_READS_PATCH]));
+  });
+
+  it('keep package writers recorded since they write packages together, and from before', () => {
+    const writers = listHistoryFiles()
+      .filter((f) => /\/playbook-[^/]+\.json(\.gz)?$/.test(f))
+      .flatMap((f) => readHistoryFile(join(HISTORIES_DIR, f)).executions)
+      .filter((e) => e.workflowType === 'packageWriterWorkflow');
+    expect(writers.some((e) => patchesOf(e).includes(WRITER_BATCHES_PATCH))).toBe(true);
+    expect(writers.some((e) => !patchesOf(e).includes(WRITER_BATCHES_PATCH))).toBe(true);
   });
 
   it('replay on the shipped workflow bundle without a nondeterminism error', async () => {
