@@ -1,15 +1,11 @@
 // The registry floor under the playbook bench: the requests the playbook's activities send for the same
 // compromise, sent straight from this process with the same npm client and the same bound on requests
-// in flight, with no Temporal in between. Measured twice: with the reads the playbook makes today, and
-// with reads limited to what each step checks (no 2FA setting when the policy leaves 2FA alone; the
-// read-back of tags and deprecations from the packument alone; of revocations from the two lists).
-// What the playbook takes beyond the first is Temporal's share; the gap between the two is what leaner
-// reads would save.
+// in flight, with no Temporal in between. What the playbook takes beyond it is Temporal's share (and
+// the worker's). The requests mirror the activities': keep them in step when those change.
 import {
   listStagedPublishes,
   listTrustedPublishers,
   moveDistTag,
-  readAccessSettings,
   readPackument,
   rejectStagedPublish,
   revokeTrustedPublisher,
@@ -47,8 +43,6 @@ async function eachPackage<T>(items: readonly T[], limit: number, work: (item: T
   }));
 }
 
-type Reads = { packument: boolean; trust: boolean; staged: boolean; access: boolean };
-
 export interface FloorResult {
   requests_to_contained: number;
   requests_approval_to_verified: number;
@@ -57,10 +51,12 @@ export interface FloorResult {
 }
 
 /**
- * One pass as the playbook makes it: read and plan, tags then deprecations per package, read back;
- * then the approved revocations and rejections, read back. `lean` limits the reads to what is checked.
+ * One pass as the playbook makes it: read and plan (packument, trusted publishers, staged publishes; the
+ * bench's policy leaves 2FA alone), then per package the deprecation and the tag move checked on the
+ * packument the deprecation read, and the read-back of the packument; then the approved revocations and
+ * rejections, and their read-back (packument, trusted publishers, staged publishes).
  */
-export async function registryFloor(registry: LocalRegistry, packages: readonly FloorPackage[], options: { concurrency: number; registryConcurrency: number; lean: boolean }): Promise<FloorResult> {
+export async function registryFloor(registry: LocalRegistry, packages: readonly FloorPackage[], options: { concurrency: number; registryConcurrency: number }): Promise<FloorResult> {
   const opts: NpmClientOptions = { registry: registry.url, token: registry.tokens.admin };
   const otpOpts: NpmClientOptions = { ...opts, otp: REGISTRY_OTP };
   const call = gate(options.registryConcurrency);
@@ -71,22 +67,20 @@ export async function registryFloor(registry: LocalRegistry, packages: readonly 
   };
   const trustOf = new Map<string, string[]>();
   const stagedOf = new Map<string, string[]>();
-  const read = async (name: string, reads: Reads) => {
-    if (reads.packument) await counted(1, () => readPackument(name, opts));
+  const read = async (name: string) => {
     await Promise.all([
-      reads.trust ? counted(1, () => listTrustedPublishers(name, opts)).then((list) => trustOf.set(name, list.map((t) => t.id))) : undefined,
-      reads.staged ? counted(1, () => listStagedPublishes(name, opts)).then((list) => stagedOf.set(name, list.map((s) => s.id))) : undefined,
-      reads.access ? counted(1, () => readAccessSettings(name, opts)) : undefined,
+      counted(1, () => readPackument(name, opts)),
+      counted(1, () => listTrustedPublishers(name, opts)).then((list) => trustOf.set(name, list.map((t) => t.id))),
+      counted(1, () => listStagedPublishes(name, opts)).then((list) => stagedOf.set(name, list.map((s) => s.id))),
     ]);
   };
-  const all: Reads = { packument: true, trust: true, staged: true, access: true };
   const started = performance.now();
-  await eachPackage(packages, options.concurrency, (pkg) => read(pkg.name, options.lean ? { ...all, access: false } : all));
+  await eachPackage(packages, options.concurrency, (pkg) => read(pkg.name));
   await eachPackage(packages, options.concurrency, async (pkg) => {
-    await counted(2, () => moveDistTag(pkg.name, 'latest', pkg.bad.at(-1)!, pkg.good.at(-1)!, opts));
-    await counted(2, () => setDeprecations(pkg.name, Object.fromEntries(pkg.bad.map((v) => [v, 'SECURITY: bench floor'])), opts));
+    const deprecated = await counted(2, () => setDeprecations(pkg.name, Object.fromEntries(pkg.bad.map((v) => [v, 'SECURITY: bench floor'])), opts));
+    await counted(1, () => moveDistTag(pkg.name, 'latest', pkg.bad.at(-1)!, pkg.good.at(-1)!, opts, { refuseDeprecatedTarget: true, justRead: deprecated.packument }));
+    await counted(1, () => readPackument(pkg.name, opts));
   });
-  await eachPackage(packages, options.concurrency, (pkg) => read(pkg.name, options.lean ? { packument: true, trust: false, staged: false, access: false } : all));
   const contained = performance.now() - started;
   const requestsToContained = requests;
 
@@ -94,8 +88,8 @@ export async function registryFloor(registry: LocalRegistry, packages: readonly 
   await eachPackage(packages, options.concurrency, async (pkg) => {
     for (const id of trustOf.get(pkg.name) ?? []) await counted(2, () => revokeTrustedPublisher(pkg.name, id, otpOpts));
     for (const id of stagedOf.get(pkg.name) ?? []) await counted(2, () => rejectStagedPublish(id, otpOpts));
+    await read(pkg.name);
   });
-  await eachPackage(packages, options.concurrency, (pkg) => read(pkg.name, options.lean ? { packument: false, trust: true, staged: true, access: false } : all));
   return {
     requests_to_contained: requestsToContained,
     requests_approval_to_verified: requests - requestsToContained,
