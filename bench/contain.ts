@@ -2,7 +2,7 @@
 // CLI by hand, on the same registry build in the same run. Each run gets a fresh registry copy, so
 // every run contains a live release. The command is timed twice: connecting to Temporal itself, and
 // through a running `quarantine serve` (QUARANTINE_SERVER), which loads none of the Temporal client.
-// Usage: npm run bench [-- --runs N] [--cpu-prof-dir DIR]
+// Usage: npm run bench [-- --runs N] [--cpu-prof-dir DIR] [--temporal-address HOST:PORT [--temporal-namespace NS]]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, cpSync } from 'node:fs';
@@ -16,9 +16,9 @@ import { startIntake } from '../server/index';
 import { startRegistryFromTemplate, startSeededRegistry, type LocalRegistry } from '../stack/registry';
 import { npmCli } from '../stack/npm-cli';
 import { CLI_BIN as CLI } from '../stack/cli-process';
-import { startTemporalDevServer } from '../stack/temporal-server';
 import { workerConfigFromEnv } from '../worker/config';
 import { createWorker } from '../worker/index';
+import { benchTemporal } from './temporal-target';
 
 const RELEASE = '@acme/core@1.2.3';
 const REASON = 'benchmark: compromised release';
@@ -57,12 +57,12 @@ function breakdownOf(spawnedAt: number, exitedAt: number, events: readonly { pha
   };
 }
 
-function runQuarantine(registry: string, temporalAddress: string, taskQueue: string, extra: string[] = [], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ ms: number; status: string; breakdown?: Breakdown }> {
+function runQuarantine(registry: string, temporal: { address: string; namespace: string }, taskQueue: string, extra: string[] = [], nodeArgs: string[] = [], env: Record<string, string> = {}): Promise<{ ms: number; status: string; breakdown?: Breakdown }> {
   const started = performance.now();
   const spawnedAt = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, CLI, RELEASE, '--reason', REASON, '--registry', registry, '--json', ...extra], {
-      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress, QUARANTINE_TASK_QUEUE: taskQueue, ...env },
+      env: { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: temporal.namespace, QUARANTINE_TASK_QUEUE: taskQueue, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';
@@ -93,13 +93,13 @@ async function byHand(registry: LocalRegistry): Promise<{ ms: number; ok: boolea
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'cpu-prof-dir': { type: 'string' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, 'cpu-prof-dir': { type: 'string' }, 'temporal-address': { type: 'string' }, 'temporal-namespace': { type: 'string' } } });
   // Where the timed command's start goes: a V8 CPU profile of each timed CLI process (read it with cpu-profile-summary).
   const profile = values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof-dir']] : [];
   const runs = Number(values.runs);
   Runtime.install({ logger: new DefaultLogger('ERROR') });
 
-  const temporal = await startTemporalDevServer();
+  const temporal = await benchTemporal(values['temporal-address'], values['temporal-namespace']);
   const seeded = await startSeededRegistry();
   const template = mkdtempSync(join(tmpdir(), 'quarantine-bench-template-'));
   cpSync(seeded.dir, template, { recursive: true });
@@ -155,9 +155,9 @@ async function main(): Promise<void> {
               }
               // A deployed worker runs all the time: its workflow sandbox is loaded before an incident
               // comes. A plan (it writes nothing) loads this one's, untimed.
-              const warm = await runQuarantine(registry.url, temporal.address, taskQueue, ['--plan'], [], env);
+              const warm = await runQuarantine(registry.url, temporal, taskQueue, ['--plan'], [], env);
               if (warm.status !== 'planned') throw new Error(`the warm-up plan ended ${warm.status}`);
-              const { ms, status, breakdown } = await runQuarantine(registry.url, temporal.address, taskQueue, [], profile, env);
+              const { ms, status, breakdown } = await runQuarantine(registry.url, temporal, taskQueue, [], profile, env);
               if (breakdown) (side === 'via-serve' ? viaServeBreakdowns : breakdowns).push(breakdown);
               // contained: every automatic action read back (what waits for a person is not part of the by-hand baseline either).
               if (status !== 'contained' && status !== 'verified') throw new Error(`quarantine (${side}) ended ${status}`);
@@ -184,6 +184,7 @@ async function main(): Promise<void> {
   const result = {
     runs,
     worker: 'in this process, one per run, warmed by a --plan incident (it writes nothing) before the timed command',
+    temporal: temporal.started ? `a dev server this bench started (${temporal.address})` : `a server this bench did not start (${temporal.address}, namespace ${temporal.namespace})`,
     quarantine_median_ms: Math.round(median(quarantineMs)),
     npm_cli_by_hand_median_ms: Math.round(median(npmMs)),
     ratio_quarantine_over_npm: Number((median(quarantineMs) / median(npmMs)).toFixed(2)),

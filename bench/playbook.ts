@@ -3,7 +3,8 @@
 // the alert to `contained` and, after one approval with a one-time password, to `verified`; against a
 // responder's runbook doing the same registry actions with the npm CLI, one command at a time, on an
 // identical registry copy in the same run.
-// Usage: npm run bench:playbook [-- --runs N --concurrency C --registry-concurrency R --cpu-prof-dir DIR]
+// Usage: npm run bench:playbook [-- --runs N --concurrency C --registry-concurrency R --cpu-prof-dir DIR
+//   --temporal-address HOST:PORT --temporal-namespace NS]
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -19,7 +20,6 @@ import { npmCli, type NpmCli } from '../stack/npm-cli';
 import { githubPublisher, seedStagedPublish, seedTrustedPublishers } from '../stack/npmjs-standin';
 import { stopChild } from '../stack/process';
 import { REGISTRY_OTP, startRegistryFromTemplate, startSeededRegistry, type LocalRegistry } from '../stack/registry';
-import { startTemporalDevServer } from '../stack/temporal-server';
 import { startGithubStandin, type GithubStandin } from '../stack/github-standin';
 import { startPrismProxy, type PrismProxy } from '../stack/prism';
 import { SealedSecretCodec } from '../worker/secret-codec';
@@ -28,6 +28,7 @@ import type { playbookWorkflow, PlaybookRequest } from '../workflows/playbook';
 import { INCIDENT_STATUS } from '../workflows/search-attributes';
 import { registryFloor, type FloorResult } from './playbook-floor';
 import { packageTarball, publishDocument } from './tarball';
+import { benchTemporal } from './temporal-target';
 
 const SCOPE = '@tanstack';
 const NAMES = [
@@ -351,7 +352,7 @@ async function breakdown(handle: WorkflowHandle, view: PlaybookView, alertAt: Da
 }
 
 async function playbookSide(
-  temporal: { address: string; pid: number },
+  temporal: { address: string; namespace: string; pid?: number },
   client: Client,
   secretKey: Buffer,
   registry: LocalRegistry,
@@ -384,6 +385,7 @@ async function playbookSide(
     ['worker'],
     {
       TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: temporal.namespace,
       QUARANTINE_TASK_QUEUE: taskQueue,
       QUARANTINE_REGISTRY: registry.url,
       NPM_TOKEN: registry.tokens.admin,
@@ -498,6 +500,9 @@ async function main(): Promise<void> {
       'skip-runbook': { type: 'boolean', default: false },
       // The playbook side without GitHub (the stand-in and Prism not started).
       'skip-github': { type: 'boolean', default: false },
+      // A Temporal server the bench did not start (it starts a dev server otherwise).
+      'temporal-address': { type: 'string' },
+      'temporal-namespace': { type: 'string' },
     },
   });
   const runs = Number(values.runs);
@@ -505,7 +510,7 @@ async function main(): Promise<void> {
   const packages = compromisePackages();
   const machine: Record<string, unknown> = { cpus: cpus().length, load_average_at_start: load() };
 
-  const temporal = await startTemporalDevServer();
+  const temporal = await benchTemporal(values['temporal-address'], values['temporal-namespace']);
   const github = values['skip-github'] ? undefined : await startBenchGithub();
   const secretKey = randomBytes(32);
   const connection = await Connection.connect({ address: temporal.address });
@@ -570,6 +575,7 @@ async function main(): Promise<void> {
     compromise: { packages: packages.length, bad_versions: packages.reduce((n, p) => n + p.bad.length, 0), good_versions: packages.reduce((n, p) => n + p.good.length, 0), trusted_publishers: packages.length, staged_publishes: packages.filter((p) => p.staged).length },
     runs,
     worker: 'own process (quarantine worker), warmed by one incident that writes nothing',
+    temporal: temporal.started ? `a dev server this bench started (${temporal.address})` : `a server this bench did not start (${temporal.address}, namespace ${temporal.namespace}; its CPU is not sampled)`,
     concurrency: { incident: options.concurrency, per_registry: options.registryConcurrency },
     playbook_contained_median_ms: round(containedMs),
     playbook_verified_median_ms: round(verifiedMs),
