@@ -3,7 +3,7 @@
 // have), journalled durably, and only then answered; the drainer moves the journal into Temporal.
 import { createHash } from 'node:crypto';
 import { createHistogram } from 'node:perf_hooks';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import sjson from 'secure-json-parse';
 import { AlertRejection, type NormalizedAlert } from '../core/alert';
 import { isContainmentRoute, routeAlert } from '../core/intake';
@@ -85,7 +85,7 @@ export function buildIntakeServer(deps: IntakeDeps): FastifyInstance {
   const app = Fastify({
     logger: loggerOptions(deps.logger),
     // One line per delivery (accepted, rejected or ignored, with its delivery id) instead of three.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     // Delivery ids become the request ids (reqId) in every log line.
     genReqId: (req) => {
