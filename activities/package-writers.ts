@@ -12,7 +12,7 @@ export function createPackageWriterActivities(client: Client, taskQueue: string,
     async requestPackageWrites(request: PackageWriteRequest, otp?: SealedSecret): Promise<number> {
       const byWriter = new Map<string, PackageWrites[]>();
       for (const write of request.writes) {
-        const writer = packageWriterId(request.registry, write.name);
+        const writer = packageWriterId(request.registry, write.name, taskQueue);
         byWriter.set(writer, [...(byWriter.get(writer) ?? []), write]);
       }
       // Safe to retry: a writer runs a request id once, however often it is delivered.

@@ -66,11 +66,14 @@ export function compromiseId(registry: string, releases: readonly { name: string
 export const PACKAGE_WRITERS_PER_REGISTRY = 4;
 
 /**
- * The workflow id of the writer of one package on one registry: every incident's writes to the package
- * meet there. `package-writer-<registry hash>-<n>`, n from a hash of the name.
+ * The workflow id of the writer of one package on one registry, for the incidents of one task queue
+ * (one deployment): every incident's writes to the package meet there. `package-writer-<hash of the
+ * registry and the task queue>-<n>`, n from a hash of the name. The task queue is in the id because a
+ * writer runs on the queue of the incident that started it: a writer left on a queue no worker polls
+ * any more (a renamed queue, a retired deployment) would take requests and never run them.
  */
-export function packageWriterId(registry: string, name: string): string {
-  const digest = sha256(registryKey(registry)).slice(0, 8);
+export function packageWriterId(registry: string, name: string, taskQueue: string): string {
+  const digest = sha256(`${registryKey(registry)}\n${taskQueue}`).slice(0, 8);
   const shard = Number.parseInt(sha256(name).slice(0, 8), 16) % PACKAGE_WRITERS_PER_REGISTRY;
   return `package-writer-${digest}-${shard}`;
 }

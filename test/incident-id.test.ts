@@ -1,7 +1,7 @@
 // Incident ids: the ones people and in-flight incidents already use stay as they are; every id,
 // however many versions or however long the name, fits Temporal's limit with room to spare.
 import { createHash } from 'node:crypto';
-import { incidentId, LISTED_ID_LENGTH, MAX_INCIDENT_ID_LENGTH } from '../core/incident-id';
+import { incidentId, LISTED_ID_LENGTH, MAX_INCIDENT_ID_LENGTH, PACKAGE_WRITERS_PER_REGISTRY, packageWriterId } from '../core/incident-id';
 
 const REGISTRY = 'http://127.0.0.1:4873/';
 const registryDigest = createHash('sha256').update('http://127.0.0.1:4873').digest('hex').slice(0, 8);
@@ -47,5 +47,20 @@ describe('incidentId', () => {
     }
     // Two names that differ only past the part an id shows are still two incidents.
     expect(incidentId(REGISTRY, `${'a'.repeat(256)}x`, versions(300))).not.toBe(incidentId(REGISTRY, `${'a'.repeat(256)}y`, versions(300)));
+  });
+});
+
+describe('packageWriterId', () => {
+  const names = Array.from({ length: 200 }, (_, i) => `@acme/pkg-${i}`);
+
+  it('gives every package of a registry one of a few writers, whichever way the registry is spelled', () => {
+    const writers = new Set(names.map((name) => packageWriterId(REGISTRY, name, 'quarantine')));
+    expect(writers.size).toBe(PACKAGE_WRITERS_PER_REGISTRY);
+    for (const name of names) expect(packageWriterId('http://127.0.0.1:4873', name, 'quarantine')).toBe(packageWriterId(REGISTRY, name, 'quarantine'));
+  });
+
+  it('gives another task queue other writers: a writer left on a queue no worker polls never takes its requests', () => {
+    for (const name of names.slice(0, 20)) expect(packageWriterId(REGISTRY, name, 'quarantine-v2')).not.toBe(packageWriterId(REGISTRY, name, 'quarantine'));
+    expect(packageWriterId('https://registry.npmjs.org/', '@acme/core', 'quarantine')).not.toBe(packageWriterId(REGISTRY, '@acme/core', 'quarantine'));
   });
 });

@@ -128,7 +128,7 @@ describe('writes to one package across incidents', () => {
     expect(cli.distTags).toEqual({ latest: '2.0.0' });
 
     // One writer served both incidents' writes to @acme/cli, one request at a time.
-    const writer = client.workflow.getHandle(packageWriterId(proxy.url, '@acme/cli'));
+    const writer = client.workflow.getHandle(packageWriterId(proxy.url, '@acme/cli', taskQueue));
     const served = (await writer.query(packageWriterQuery)).recent.filter((r) => r.name === '@acme/cli');
     expect(served.map((r) => r.incident).sort()).toEqual(['compromise-MAL-cli-latest', 'compromise-MAL-cli-next']);
     const spans = served.map((r) => [Date.parse(r.startedAt!), Date.parse(r.finishedAt!)] as const).sort((a, b) => a[0] - b[0]);
@@ -176,7 +176,7 @@ describe('writes to several packages of one incident', () => {
   });
 
   it('writes them together, and a registry hiccup on one package is retried for that package alone', async () => {
-    expect(new Set(['@acme/cli', '@acme/web', '@acme/server'].map((name) => packageWriterId(proxy.url, name))).size).toBe(1);
+    expect(new Set(['@acme/cli', '@acme/web', '@acme/server'].map((name) => packageWriterId(proxy.url, name, taskQueue))).size).toBe(1);
     // The writer runs the three packages' writes in one activity. The registry fails @acme/cli's
     // deprecation once (503, the write never reached it): the other packages' writes stand as done,
     // and only @acme/cli's are tried again.
@@ -207,7 +207,7 @@ describe('writes to several packages of one incident', () => {
       ['@acme%2fcli', '@acme%2fweb', '@acme%2fserver'].flatMap((p) => [`PUT /-/package/${p}/dist-tags/latest`, `PUT /${p}`]).sort(),
     );
     // In the writer's history: one activity for the three packages, then @acme/cli's two actions, each alone.
-    const writer = client.workflow.getHandle(packageWriterId(proxy.url, '@acme/cli'));
+    const writer = client.workflow.getHandle(packageWriterId(proxy.url, '@acme/cli', taskQueue));
     const scheduled = ((await writer.fetchHistory()).events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
     expect(scheduled).toEqual(['runPackagesWrites', 'runNpmAction', 'runNpmAction']);
   });

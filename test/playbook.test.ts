@@ -130,7 +130,7 @@ describe('the containment playbook on the real stack', () => {
     expect(history).toContain(trustId);
     expect(history).not.toContain(REGISTRY_OTP);
     // Nor in the history of the package's writer, which ran the revocation with it.
-    const writerHistory = historyText(await client.workflow.getHandle(packageWriterId(proxy.url, '@acme/cli')).fetchHistory());
+    const writerHistory = historyText(await client.workflow.getHandle(packageWriterId(proxy.url, '@acme/cli', taskQueue)).fetchHistory());
     expect(writerHistory).toContain(trustId);
     expect(writerHistory).not.toContain(REGISTRY_OTP);
   });

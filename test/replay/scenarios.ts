@@ -563,7 +563,7 @@ const playbookRolledBack: Scenario = {
     expectEqual('registry', await readRegistry(ctx, '@acme/utils', ['1.2.0']), before);
     await closeAndWait(ctx, first.incident, 'recorded: rolled back');
     // Code from before the package writers writes from the incident itself: no writer to keep.
-    const writer = ctx.client.workflow.getHandle(packageWriterId(ctx.registry.url, '@acme/utils'));
+    const writer = ctx.client.workflow.getHandle(packageWriterId(ctx.registry.url, '@acme/utils', ctx.taskQueue));
     const wrote = await writer.describe().then(() => true, () => false);
     if (wrote) await writer.result();
     return [{ workflowId: first.incident, runs: 1 }, ...(wrote ? [{ workflowId: writer.workflowId, runs: 1 }] : [])];
