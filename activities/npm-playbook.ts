@@ -73,6 +73,9 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
   /** One registry exchange under the gate, with the heartbeat going while it is in flight. */
   async function call<T>(registry: string, work: (opts: NpmClientOptions) => Promise<T>, otp?: SealedSecret): Promise<T> {
     const context = Context.current();
+    // A beat as each request starts, and every second while it is in flight: a batch of short requests
+    // (each under a second) runs longer than the heartbeat timeout too. The SDK throttles what it sends.
+    context.heartbeat();
     const beat = setInterval(() => context.heartbeat(), 1_000);
     try {
       const token = deps.credentials.tokenFor(registry);
