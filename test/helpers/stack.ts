@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { CLI_BIN, startCliProcess as startStackCliProcess } from '../../stack/cli-process';
 import { startRegistryFromTemplate, type LocalRegistry } from '../../stack/registry';
@@ -162,4 +162,15 @@ export async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => b
     }
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+/**
+ * The status an incident's view shows, or, when it is not one of `expected`, why it is still where it
+ * is: its pending activities (type, attempt, last failure) and its latest audit events. For test
+ * failures that can only be read after the fact (a CI run on a busy machine).
+ */
+export async function statusOrWhy(handle: WorkflowHandle, view: { status: string; events: readonly { detail: string }[] }, expected: readonly string[]): Promise<string> {
+  if (expected.includes(view.status)) return view.status;
+  const pending = ((await handle.describe()).raw.pendingActivities ?? []).map((a) => `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? '?'}${a.lastFailure?.message ? `: ${a.lastFailure.message}` : ''}`);
+  return `${view.status}; pending activities: ${pending.join('; ') || 'none'}; latest events: ${view.events.slice(-5).map((e) => e.detail).join(' | ')}`;
 }
