@@ -113,6 +113,7 @@ where to look:
   approve the rest  ${cli} approve ${built.incident} --otp ${REGISTRY_OTP}   (the demo registry's one-time password)
   or roll it back   ${cli} rollback ${built.incident} --otp ${REGISTRY_OTP}
   try several       ${cli} @acme/cli@2.0.1 @acme/utils@1.2.0 --registry ${registry.url}
+  via the server    QUARANTINE_SERVER=${intake.url} QUARANTINE_SERVER_USER=${you} QUARANTINE_SERVER_PASSWORD=${password} npx quarantine @acme/utils@1.2.0   (on call: no Temporal client to load, no Temporal credentials)
   their timeline    ${cli} timeline @acme/cli@2.0.1 --registry ${registry.url}
   blast radius      QUARANTINE_DATA_DIR=${dataDir} npx quarantine affected --run ${FIXTURE_BUILDS.poisoned.runId}   (what the poisoned build made)
   suspect publishers QUARANTINE_DATA_DIR=${dataDir} npx quarantine affected --publisher

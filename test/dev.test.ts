@@ -75,6 +75,14 @@ describe('quarantine dev', () => {
       actions: expect.arrayContaining([expect.objectContaining({ action: expect.objectContaining({ id: 'require-2fa:@acme/core' }), status: 'done' })]),
     });
 
+    // The on-call path through the server, run as printed: it reaches no Temporal itself.
+    const viaServer = /via the server {4}QUARANTINE_SERVER=(\S+) QUARANTINE_SERVER_USER=(\S+) QUARANTINE_SERVER_PASSWORD=(\S+) npx quarantine (\S+)/.exec(stdout);
+    expect(viaServer).not.toBeNull();
+    const reported = await runCli([viaServer![4]!, '--json'], { QUARANTINE_SERVER: viaServer![1]!, QUARANTINE_SERVER_USER: viaServer![2]!, QUARANTINE_SERVER_PASSWORD: viaServer![3]!, TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(reported.code).toBe(0);
+    expect(jsonOf<{ status: string }>(reported).status).toMatch(/^(contained|verified)$/);
+    expect((await npm(['view', '@acme/utils@1.2.0', 'deprecated'])).trim()).toMatch(/^SECURITY: this release is compromised/);
+
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(await answers(registry!)).toBe(false);
