@@ -26,7 +26,7 @@ const malware = (id: string): Report => ({
   alert: { source: 'generic', sourceId: id, kind: 'malware', severity: 'critical', aliases: [], evidence: [], withdrawn: false },
 });
 
-describe('writes to one package across incidents', () => {
+describe('writes to packages across incidents', () => {
   let registry: LocalRegistry;
   let proxy: RegistryProxy;
   let worker: RunningWorker;
@@ -34,8 +34,19 @@ describe('writes to one package across incidents', () => {
   let client: Client;
   const taskQueue = uniqueTaskQueue('package-writer');
 
+  // @acme/web, @acme/server and @acme/client share a writer (packageWriterId: the shard is a hash of the name).
+  const publish = async (name: string, version: string) => {
+    const response = await fetch(new URL(`/${name.replace('/', '%2f')}`, registry.url), {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${registry.tokens.admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify(publishDocument(registry.url, name, version, packageTarball(name, version))),
+    });
+    if (!response.ok) throw new Error(`publishing ${name}@${version}: ${response.status}`);
+  };
+
   beforeAll(async () => {
     registry = await testRegistry();
+    for (const name of ['@acme/web', '@acme/server', '@acme/client']) for (const version of ['1.0.0', '1.0.1', '1.0.2']) await publish(name, version);
     proxy = await startRegistryProxy(registry.url);
     worker = await startInProcessWorker({ registry: proxy.url, token: registry.tokens.admin, taskQueue, more: { QUARANTINE_WRITER_IDLE_SECONDS: String(WRITER_IDLE_SECONDS) } });
     connection = await Connection.connect({ address: temporalAddress() });
@@ -140,74 +151,36 @@ describe('writes to one package across incidents', () => {
     // With nothing more to write, the writer ends; the next request starts it again.
     await pollUntil(() => writer.describe(), (d) => d.status.name === 'COMPLETED', (WRITER_IDLE_SECONDS + 10) * 1000);
   });
-});
-
-describe('writes to several packages of one incident', () => {
-  let registry: LocalRegistry;
-  let proxy: RegistryProxy;
-  let worker: RunningWorker;
-  let connection: Connection;
-  let client: Client;
-  const taskQueue = uniqueTaskQueue('package-writer-batch');
-
-  // @acme/cli, @acme/web and @acme/server share a writer (packageWriterId: the shard is a hash of the name).
-  const publish = async (name: string, version: string) => {
-    const response = await fetch(new URL(`/${name.replace('/', '%2f')}`, registry.url), {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${registry.tokens.admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify(publishDocument(registry.url, name, version, packageTarball(name, version))),
-    });
-    if (!response.ok) throw new Error(`publishing ${name}@${version}: ${response.status}`);
-  };
-
-  beforeAll(async () => {
-    registry = await testRegistry();
-    for (const name of ['@acme/web', '@acme/server']) for (const version of ['1.0.0', '1.0.1', '1.0.2']) await publish(name, version);
-    proxy = await startRegistryProxy(registry.url);
-    worker = await startInProcessWorker({ registry: proxy.url, token: registry.tokens.admin, taskQueue });
-    connection = await Connection.connect({ address: temporalAddress() });
-    client = new Client({ connection });
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await connection?.close();
-    await proxy?.close();
-    await registry?.stop();
-  });
 
   it('writes them together, and a registry hiccup on one package is retried for that package alone', async () => {
-    expect(new Set(['@acme/cli', '@acme/web', '@acme/server'].map((name) => packageWriterId(proxy.url, name, taskQueue))).size).toBe(1);
-    // The writer runs the three packages' writes in one activity. The registry fails @acme/cli's
+    expect(new Set(['@acme/web', '@acme/server', '@acme/client'].map((name) => packageWriterId(proxy.url, name, taskQueue))).size).toBe(1);
+    // The writer runs the three packages' writes in one activity. The registry fails @acme/web's
     // deprecation once (503, the write never reached it): the other packages' writes stand as done,
-    // and only @acme/cli's are tried again.
-    proxy.failNext((req) => req.method === 'PUT' && req.path === '/@acme%2fcli', 503);
+    // and only @acme/web's are tried again.
+    const writesBefore = proxy.writes().length;
+    proxy.failNext((req) => req.method === 'PUT' && req.path === '/@acme%2fweb', 503);
     const releases = [
-      { name: '@acme/cli', versions: ['2.0.1'] },
       { name: '@acme/web', versions: ['1.0.2'] },
       { name: '@acme/server', versions: ['1.0.2'] },
+      { name: '@acme/client', versions: ['1.0.2'] },
     ];
-    const handle = await client.workflow.start<typeof playbookWorkflow>('playbookWorkflow', {
-      workflowId: 'compromise-MAL-three-packages',
-      taskQueue,
-      args: [{ compromise: { incident: 'compromise-MAL-three-packages', registry: proxy.url, trigger: 'malware', severity: 'critical', releases, advisories: [], approvedReleases: [] }, policy: POLICY, first: { report: malware('MAL-three-packages'), releases } }],
-    });
-    const view = await pollUntil(() => handle.query(playbookQuery), (v) => ['contained', 'verified', 'failed', 'held'].includes(v.status), 60_000);
+    const view = await settled(await start('MAL-three-packages', releases));
     expect(view.status).toBe('contained');
     expect(proxy.seen.filter((r) => r.refused === 503)).toHaveLength(1);
 
     const npm = npmCli(registry.url);
-    const [cli, web, server] = await Promise.all([npmView(npm, '@acme/cli', ['2.0.1']), npmView(npm, '@acme/web', ['1.0.2', '1.0.1']), npmView(npm, '@acme/server', ['1.0.2', '1.0.1'])]);
-    expect([cli.distTags.latest, web.distTags.latest, server.distTags.latest]).toEqual(['2.0.0', '1.0.1', '1.0.1']);
-    for (const deprecated of [cli.deprecated['2.0.1'], web.deprecated['1.0.2'], server.deprecated['1.0.2']]) expect(deprecated).toMatch(/compromised/);
-    expect([web.deprecated['1.0.1'], server.deprecated['1.0.1']]).toEqual([undefined, undefined]);
+    const views = await Promise.all(['@acme/web', '@acme/server', '@acme/client'].map((name) => npmView(npm, name, ['1.0.2', '1.0.1'])));
+    expect(views.map((v) => v.distTags.latest)).toEqual(['1.0.1', '1.0.1', '1.0.1']);
+    for (const pkg of views) expect(pkg.deprecated['1.0.2']).toMatch(/compromised/);
+    expect(views.map((v) => v.deprecated['1.0.1'])).toEqual([undefined, undefined, undefined]);
 
     // Every write the registry took, once: a packument PUT (the deprecation) and a tag move per package.
-    const applied = proxy.writes().filter((w) => w.refused === undefined).map((w) => `${w.method} ${w.path}`).sort();
+    const applied = proxy.writes().slice(writesBefore).filter((w) => w.refused === undefined).map((w) => `${w.method} ${w.path}`).sort();
     expect(applied).toEqual(
-      ['@acme%2fcli', '@acme%2fweb', '@acme%2fserver'].flatMap((p) => [`PUT /-/package/${p}/dist-tags/latest`, `PUT /${p}`]).sort(),
+      ['@acme%2fweb', '@acme%2fserver', '@acme%2fclient'].flatMap((p) => [`PUT /-/package/${p}/dist-tags/latest`, `PUT /${p}`]).sort(),
     );
-    // In the writer's history: one activity for the three packages, then @acme/cli's two actions, each alone.
-    const writer = client.workflow.getHandle(packageWriterId(proxy.url, '@acme/cli', taskQueue));
+    // In the writer's history: one activity for the three packages, then @acme/web's two actions, each alone.
+    const writer = client.workflow.getHandle(packageWriterId(proxy.url, '@acme/web', taskQueue));
     const scheduled = ((await writer.fetchHistory()).events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
     expect(scheduled).toEqual(['runPackagesWrites', 'runNpmAction', 'runNpmAction']);
   });
