@@ -166,7 +166,10 @@ export function createPlaybookActivities(deps: PlaybookActivityDeps): PlaybookAc
       case 'deprecate': {
         const messages = Object.fromEntries(action.versions.map((v) => [v, action.message]));
         const result = await call(registry, (opts) => setDeprecations(action.package, messages, opts, (current) => current.includes(action.marker)));
-        return { outcome: { changed: result.changed, before: { deprecated: result.before }, after: { deprecated: messages } }, packument: result.packument };
+        // Ours already: an earlier attempt wrote it and lost the answer. What was there before is what the plan read.
+        const readBefore = action.readBefore;
+        const before = readBefore ? Object.fromEntries(Object.entries(result.before).map(([v, current]) => [v, current.includes(action.marker) ? (readBefore[v] ?? '') : current])) : result.before;
+        return { outcome: { changed: result.changed, before: { deprecated: before }, after: { deprecated: messages } }, packument: result.packument };
       }
       default:
         return { outcome: await executeOther(action, otp, justRead) };

@@ -13,13 +13,13 @@ import { temporal } from '@temporalio/proto';
 import type { Report } from '../core/incident';
 import { incidentMarker } from '../core/plan';
 import type { Compromise } from '../core/playbook/plan';
-import { DEFAULT_POLICY } from '../core/playbook/policy';
+import { parsePolicy } from '../core/playbook/policy-file';
 import type { PlaybookView } from '../core/playbook/view';
 import type { NpmCli } from '../stack/npm-cli';
 import { stopChild } from '../stack/process';
 import { startRegistryFromTemplate, type LocalRegistry } from '../stack/registry';
 import { readWriteLog, type WriteLogEntry } from '../stack/verdaccio-plugins/npmjs-state';
-import { playbookQuery } from '../workflows/definitions';
+import { playbookQuery, rollbackUpdate } from '../workflows/definitions';
 import type { playbookWorkflow } from '../workflows/playbook';
 import { startRegistryProxy, type SeenRequest } from './helpers/registry-proxy';
 import { npmCli, startCliProcess, temporalAddress, testRegistry, uniqueTaskQueue } from './helpers/stack';
@@ -44,6 +44,9 @@ const FLEET: SeedPackage[] = Array.from({ length: PACKAGES }, (_, i) => ({
   bad: i % 3 === 0 ? ['1.3.0', '1.3.1'] : ['1.3.0'],
   ...(i % 4 === 0 ? { nextOnBad: '1.3.0' } : {}),
 }));
+
+/** The default policy, with the test as the approver that may roll an incident back. */
+const CHAOS_POLICY = parsePolicy({ version: 1, approvers: [{ name: 'chaos-test', may: ['all'] }] });
 
 /** A seeded pseudo-random generator (mulberry32): the kill points are the same on every run of the file. */
 function seededRandom(seed: number): () => number {
@@ -191,6 +194,8 @@ interface Run {
   recoveryMs?: number;
   /** The Temporal timeouts the incident's history shows (what a recovery waits on), e.g. `activity HEARTBEAT`. */
   timeouts: string[];
+  /** What the npm CLI sees after a rollback of the contained incident (when the run asked for one). */
+  rolledBack?: Record<string, PackageSight>;
 }
 
 /**
@@ -232,6 +237,8 @@ describe('the containment playbook with its worker killed at random points', () 
   const dataDirs: string[] = [];
   const tag = Date.now().toString(36);
   let reference: Run;
+  /** What the npm CLI saw of the seeded registry, before any incident. */
+  let seededSight: Record<string, PackageSight> | undefined;
   let killedRuns: Promise<Run>[] | undefined;
   const killed: Run[] = [];
 
@@ -294,7 +301,7 @@ describe('the containment playbook with its worker killed at random points', () 
    * point and a new one started. Each run has its own incident id (runs overlap), so the
    * id's marker in the deprecation messages is put back to a placeholder before runs are compared.
    */
-  async function runIncident(label: string, killAt?: KillPoint | { answerLostOf: (req: SeenRequest) => boolean }): Promise<Run> {
+  async function runIncident(label: string, killAt?: KillPoint | { answerLostOf: (req: SeenRequest) => boolean }, then: { rollBack?: boolean } = {}): Promise<Run> {
     const incident = `compromise-MAL-2026-1202-${tag}-${label}`;
     const registry = await startRegistryFromTemplate(template);
     registries.push(registry);
@@ -317,7 +324,7 @@ describe('the containment playbook with its worker killed at random points', () 
     const handle = await client.workflow.start<typeof playbookWorkflow>('playbookWorkflow', {
       workflowId: incident,
       taskQueue,
-      args: [{ compromise, policy: DEFAULT_POLICY, first: { report, releases } }],
+      args: [{ compromise, policy: CHAOS_POLICY, first: { report, releases } }],
     });
     const startedAt = Date.now();
     let killedAt: number | undefined;
@@ -365,10 +372,16 @@ describe('the containment playbook with its worker killed at random points', () 
         ...(e.workflowTaskTimedOutEventAttributes ? [`workflow task ${timeoutName(e.workflowTaskTimedOutEventAttributes.timeoutType)}`] : []),
         ...(e.activityTaskTimedOutEventAttributes ? [`activity ${timeoutName(e.activityTaskTimedOutEventAttributes.failure?.timeoutFailureInfo?.timeoutType)}`] : []),
       ]);
+      let rolledBack: Record<string, PackageSight> | undefined;
+      if (then.rollBack) {
+        await handle.executeUpdate(rollbackUpdate, { args: [{ by: 'chaos-test', reason: 'false positive' }] });
+        rolledBack = await npmSight(registry);
+      }
       return {
         timeouts,
         view,
         sight,
+        ...(rolledBack ? { rolledBack } : {}),
         applied: log.filter((w) => w.outcome === 'applied'),
         refused: log.filter((w) => w.outcome !== 'applied'),
         startedAt,
@@ -412,6 +425,7 @@ describe('the containment playbook with its worker killed at random points', () 
     const registry = await startRegistryFromTemplate(template);
     registries.push(registry);
     const seeded = await npmSight(registry);
+    seededSight = seeded;
     for (const pkg of FLEET) {
       expect(seeded[pkg.name]).toMatchObject({
         versions: [...pkg.good, ...pkg.bad],
@@ -445,10 +459,10 @@ describe('the containment playbook with its worker killed at random points', () 
     expect(reference.refused).toEqual([]);
   }, 90_000);
 
-  it('a deprecation the registry applied, whose answer the killed worker never got, is not written again', async () => {
+  it('a deprecation the registry applied, whose answer the killed worker never got, is not written again, and rolls back', async () => {
     expect(reference).toBeDefined();
     const deprecation = `/${FLEET[4]!.name.replace('/', '%2f')}`;
-    const run = await runIncident('answer-lost', { answerLostOf: (req) => req.method === 'PUT' && req.path === deprecation });
+    const run = await runIncident('answer-lost', { answerLostOf: (req) => req.method === 'PUT' && req.path === deprecation }, { rollBack: true });
     expect(run.view.status).toBe('contained');
     expect(run.sight).toEqual(reference.sight);
     // The write reached the registry before the kill; the new worker's retry read it there and wrote nothing.
@@ -456,6 +470,12 @@ describe('the containment playbook with its worker killed at random points', () 
     expect(run.applied.map(writeKey).sort()).toEqual(reference.applied.map(writeKey).sort());
     const deprecate = run.view.events.filter((e) => e.actionId === `deprecate:${FLEET[4]!.name}` && (e.phase === 'succeeded' || e.phase === 'unchanged'));
     expect(deprecate.map((e) => e.phase)).toEqual(['unchanged']);
+    // Its before-image is what the plan read (not deprecated), not the message the lost write had put
+    // there: the rollback takes the deprecation away again, as for every other package.
+    for (const pkg of FLEET) {
+      const { deprecated, distTags } = run.rolledBack![pkg.name]!;
+      expect({ name: pkg.name, deprecated, distTags }).toEqual({ name: pkg.name, deprecated: seededSight![pkg.name]!.deprecated, distTags: seededSight![pkg.name]!.distTags });
+    }
   }, 120_000);
 
   it.each(Array.from({ length: KILLED_RUNS }, (_, i) => i + 1))('run %i: a SIGKILLed worker, replaced, ends where the fault-free run ended and repeats no visible write', async (n) => {

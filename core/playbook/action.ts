@@ -67,7 +67,12 @@ interface ActionBase {
 }
 
 export type NpmAction =
-  | (ActionBase & { kind: 'deprecate'; package: string; versions: string[]; message: string; marker: string })
+  /**
+   * `readBefore`: the messages the plan's read found on these versions (a version absent: none). A
+   * version that already carries `marker` when the write comes was written by an earlier attempt of this
+   * action (a worker killed after the registry applied it): its before-image is this, not what is there.
+   */
+  | (ActionBase & { kind: 'deprecate'; package: string; versions: string[]; message: string; marker: string; readBefore?: Record<string, string> })
   /** `from` null: the tag is expected absent (a rollback putting back a tag the playbook removed). */
   /**
    * `refuseDeprecatedTarget`: the move is refused, as a conflict, if `to` was deprecated since the plan

@@ -135,7 +135,8 @@ export function planPlaybook(compromise: Compromise, facts: readonly PackageFact
     const held = incidentHeld || packageReasons.length > 0;
 
     if (containment.deprecate.length > 0) {
-      add('deprecate', held, { kind: 'deprecate', id: `deprecate:${release.name}`, package: release.name, versions: containment.deprecate, message, marker, why: `${containment.deprecate.length} affected version${containment.deprecate.length === 1 ? '' : 's'} warn every installer` }, packageApproved);
+      const readBefore = Object.fromEntries(containment.deprecate.filter((v) => pkg.state.deprecated[v] !== undefined).map((v) => [v, pkg.state.deprecated[v]!]));
+      add('deprecate', held, { kind: 'deprecate', id: `deprecate:${release.name}`, package: release.name, versions: containment.deprecate, message, marker, readBefore, why: `${containment.deprecate.length} affected version${containment.deprecate.length === 1 ? '' : 's'} warn every installer` }, packageApproved);
     }
     for (const move of containment.tagMoves) {
       add('dist-tag', held, {
