@@ -97,6 +97,8 @@ async function main(): Promise<void> {
   // Where the timed command's start goes: a V8 CPU profile of each timed CLI process (read it with cpu-profile-summary).
   const profile = values['cpu-prof-dir'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof-dir']] : [];
   const runs = Number(values.runs);
+  // Task queues of this invocation only: on a server the bench did not start, an earlier bench's incidents may still be open.
+  const invocation = randomBytes(3).toString('hex');
   Runtime.install({ logger: new DefaultLogger('ERROR') });
 
   const temporal = await benchTemporal(values['temporal-address'], values['temporal-namespace']);
@@ -127,7 +129,7 @@ async function main(): Promise<void> {
             if (!ok) throw new Error('the npm CLI baseline did not leave the release contained');
             npmMs.push(ms);
           } else {
-            const taskQueue = `bench-${run}`;
+            const taskQueue = `bench-${invocation}-${run}`;
             const config = workerConfigFromEnv({ QUARANTINE_REGISTRY: registry.url, NPM_TOKEN: registry.tokens.admin, QUARANTINE_TASK_QUEUE: taskQueue });
             const worker = await createWorker({ connection, namespace: temporal.namespace, config });
             const running = worker.run();

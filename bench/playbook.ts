@@ -41,6 +41,8 @@ const NAMES = [
 ];
 const ADVISORY = 'MAL-2026-4242';
 const APPROVER = 'oncall-lead';
+/** Tells this invocation's incidents and task queues from an earlier one's on the same server. */
+const INVOCATION = randomBytes(3).toString('hex');
 /** What the responder writes by hand: the same words for every version. */
 const RUNBOOK_MESSAGE = `SECURITY: this release is compromised, do not install it (${ADVISORY})`;
 // The status is polled from the server (a search attribute, no worker round trip); each poll costs CPU
@@ -361,7 +363,8 @@ async function playbookSide(
   options: { concurrency: number; registryConcurrency: number; profileDir?: string },
   github?: BenchGithub,
 ): Promise<PlaybookResult> {
-  const taskQueue = `bench-playbook-${run}`;
+  // Ids of this invocation only: on a server the bench did not start, an earlier bench's incidents may still be open.
+  const taskQueue = `bench-playbook-${INVOCATION}-${run}`;
   // TanStack's packages live in one repository; its release workflow built the bad versions.
   const repository = `tanstack/router-${run}`;
   const seeded = github?.standin.state.seed({
@@ -403,7 +406,7 @@ async function playbookSide(
     // A deployed worker is warm when an alert comes: one incident on a package the registry does not
     // have (read, nothing written) loads the workflow code and opens the connections first.
     const warmupStarted = performance.now();
-    const warmup = await signalAlert(client, taskQueue, registry.url, `bench-warmup-${run}`, request, [{ name: `${SCOPE}/not-published`, versions: ['1.0.0'] }], alertReport('MAL-WARMUP', new Date()));
+    const warmup = await signalAlert(client, taskQueue, registry.url, `bench-warmup-${INVOCATION}-${run}`, request, [{ name: `${SCOPE}/not-published`, versions: ['1.0.0'] }], alertReport('MAL-WARMUP', new Date()));
     await statusReached(warmup, ['verified', 'contained', 'failed', 'recorded', 'held']);
     const warmupMs = performance.now() - warmupStarted;
 
@@ -412,7 +415,7 @@ async function playbookSide(
     const containing = cpuSampler(processes);
     const alertAt = new Date();
     const started = performance.now();
-    const handle = await signalAlert(client, taskQueue, registry.url, `compromise-${ADVISORY}-${run}`, request, releases, alertReport(ADVISORY, alertAt));
+    const handle = await signalAlert(client, taskQueue, registry.url, `compromise-${ADVISORY}-${INVOCATION}-${run}`, request, releases, alertReport(ADVISORY, alertAt));
     const contained = await statusReached(handle, ['contained', 'verified', 'failed', 'held']);
     const containedMs = performance.now() - started;
     const cpuToContained = containing();
