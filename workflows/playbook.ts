@@ -199,7 +199,11 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
     return next;
   }
 
-  /** Like inLane, for work on several packages at once: it starts after each one's earlier work, and theirs after it. */
+  /**
+   * Like inLane, for work on several packages at once: it starts after each one's earlier work, and
+   * theirs after it. inLane keeps its own promise chain, tick for tick: incidents recorded before this
+   * replay through it.
+   */
   function inLanes<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
     const next = Promise.all(keys.map((key) => lanes.get(key))).then(async () => {
       await condition(() => running < concurrency);

@@ -45,7 +45,7 @@ export async function startRegistryProxy(upstream: string, options: { keepHost?:
         failing = undefined;
         entry.refused = status;
         res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'service unavailable (test proxy)' }));
+        res.end(JSON.stringify({ error: `refused with ${status} by the test proxy` }));
         return;
       }
       const holding = hold && hold.match(entry) ? hold : undefined;
