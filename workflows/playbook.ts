@@ -183,37 +183,29 @@ export async function playbookWorkflow(request: PlaybookRequest): Promise<Playbo
   // Writes to one package run one after another, across the automatic lanes, approvals and rollback.
   const lanes = new Map<string, Promise<unknown>>();
   let running = 0;
+  /** Runs `work` in one of the incident's `concurrency` slots, once one is free. */
+  async function inSlot<T>(work: () => Promise<T>): Promise<T> {
+    await condition(() => running < concurrency);
+    running += 1;
+    try {
+      return await work();
+    } finally {
+      running -= 1;
+    }
+  }
+
   // Writes handed to the package writers take no slot (executeLanes): the writers and the worker's per-registry gate bound them.
   function inLane<T>(key: string, work: () => Promise<T>): Promise<T> {
     const previous = lanes.get(key) ?? Promise.resolve();
-    const next = previous.then(async () => {
-      await condition(() => running < concurrency);
-      running += 1;
-      try {
-        return await work();
-      } finally {
-        running -= 1;
-      }
-    });
+    // Not inLanes([key], …): its Promise.all would add ticks to the chain incidents recorded before it replay through.
+    const next = previous.then(() => inSlot(work));
     lanes.set(key, next.catch(() => undefined));
     return next;
   }
 
-  /**
-   * Like inLane, for work on several packages at once: it starts after each one's earlier work, and
-   * theirs after it. inLane keeps its own promise chain, tick for tick: incidents recorded before this
-   * replay through it.
-   */
+  /** Like inLane, for work on several packages at once: it starts after each one's earlier work, and theirs after it. */
   function inLanes<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
-    const next = Promise.all(keys.map((key) => lanes.get(key))).then(async () => {
-      await condition(() => running < concurrency);
-      running += 1;
-      try {
-        return await work();
-      } finally {
-        running -= 1;
-      }
-    });
+    const next = Promise.all(keys.map((key) => lanes.get(key))).then(() => inSlot(work));
     const tail = next.catch(() => undefined);
     for (const key of keys) lanes.set(key, tail);
     return next;
