@@ -27,7 +27,7 @@ import { approveUpdate, compromiseReportsSignal, playbookQuery, type CompromiseR
 import type { playbookWorkflow, PlaybookRequest } from '../workflows/playbook';
 import { INCIDENT_STATUS } from '../workflows/search-attributes';
 import { registryFloor, type FloorResult } from './playbook-floor';
-import { packageTarball, publishDocument } from './tarball';
+import { publishVersion } from './tarball';
 import { benchTemporal } from './temporal-target';
 
 const SCOPE = '@tanstack';
@@ -131,8 +131,8 @@ async function seedTemplate(packages: readonly SeededPackage[]): Promise<string>
     await eachLimited(packages, 8, async (pkg) => {
       // Versions in order: each publish moves `latest`, so it ends on the last bad one.
       for (const version of [...pkg.good, ...pkg.bad]) {
-        const tarball = packageTarball(pkg.name, version);
-        await authorized(registry, 'PUT', `/${escaped(pkg.name)}`, publishDocument(registry.url, pkg.name, version, tarball));
+        const response = await publishVersion(registry.url, registry.tokens.admin, pkg.name, version);
+        if (!response.ok) throw new Error(`publishing ${pkg.name}@${version}: ${response.status} ${(await response.text()).slice(0, 300)}`);
       }
       await seedTrustedPublishers(registry.url, registry.tokens.admin, pkg.name, [githubPublisher(`tanstack/${pkg.name.split('/')[1]}`)]);
       if (pkg.staged) await seedStagedPublish(registry.url, registry.tokens.admin, pkg.name, pkg.staged);

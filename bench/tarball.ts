@@ -72,3 +72,12 @@ export function publishDocument(registry: string, name: string, version: string,
     _attachments: { [`${name}-${version}.tgz`]: { content_type: 'application/octet-stream', data: tarball.data.toString('base64'), length: tarball.data.length } },
   };
 }
+
+/** Publishes one version as `npm publish` would: one PUT of its document, its tarball attached. Latest moves to it. */
+export function publishVersion(registry: string, token: string, name: string, version: string): Promise<Response> {
+  return fetch(new URL(`/${name.replace('/', '%2f')}`, registry), {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(publishDocument(registry, name, version, packageTarball(name, version))),
+  });
+}

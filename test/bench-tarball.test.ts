@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { packageTarball, publishDocument } from '../bench/tarball';
+import { publishVersion } from '../bench/tarball';
 import type { LocalRegistry } from '../stack/registry';
 import { npmCli, testRegistry } from './helpers/stack';
 
@@ -21,11 +21,7 @@ describe('bench tarballs published on the wire npm publish uses', () => {
   });
 
   const publish = async (name: string, version: string) => {
-    const response = await fetch(new URL(`/${name.replace('/', '%2f')}`, registry.url), {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${registry.tokens.admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify(publishDocument(registry.url, name, version, packageTarball(name, version))),
-    });
+    const response = await publishVersion(registry.url, registry.tokens.admin, name, version);
     expect(response.status).toBeLessThan(300);
   };
 

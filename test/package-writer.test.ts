@@ -3,7 +3,7 @@
 // stale is made again rather than carried out. The registry proxy holds a read's answer back to make
 // the stale read happen on purpose; the npm CLI judges what the registry serves.
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
-import { packageTarball, publishDocument } from '../bench/tarball';
+import { publishVersion } from '../bench/tarball';
 import type { Report } from '../core/incident';
 import { packageWriterId } from '../core/incident-id';
 import type { Compromise } from '../core/playbook/plan';
@@ -36,11 +36,7 @@ describe('writes to packages across incidents', () => {
 
   // @acme/web, @acme/server and @acme/client share a writer (packageWriterId: the shard is a hash of the name).
   const publish = async (name: string, version: string) => {
-    const response = await fetch(new URL(`/${name.replace('/', '%2f')}`, registry.url), {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${registry.tokens.admin}`, 'content-type': 'application/json' },
-      body: JSON.stringify(publishDocument(registry.url, name, version, packageTarball(name, version))),
-    });
+    const response = await publishVersion(registry.url, registry.tokens.admin, name, version);
     if (!response.ok) throw new Error(`publishing ${name}@${version}: ${response.status}`);
   };
 

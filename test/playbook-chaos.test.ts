@@ -3,13 +3,12 @@
 // point and a new worker started in its place. Every run must end in the reference's registry state, as
 // the npm CLI reads it, and the registry's write log must show each visible write exactly once.
 import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { publishVersion } from '../bench/tarball';
 import type { Report } from '../core/incident';
 import { incidentMarker } from '../core/plan';
 import type { Compromise } from '../core/playbook/plan';
@@ -60,33 +59,6 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-/** One ustar entry: the two files a package tarball needs are all this test publishes. */
-function tarEntry(path: string, content: Buffer): Buffer {
-  const header = Buffer.alloc(512);
-  const octal = (value: number, width: number) => `${value.toString(8).padStart(width - 1, '0')}\0`;
-  header.write(path, 0, 100, 'utf8');
-  header.write(octal(0o644, 8), 100);
-  header.write(octal(0, 8), 108);
-  header.write(octal(0, 8), 116);
-  header.write(octal(content.length, 12), 124);
-  header.write(octal(Math.floor(Date.UTC(2026, 0, 1) / 1000), 12), 136);
-  header.fill(' ', 148, 156);
-  header.write('0', 156);
-  header.write('ustar\0', 257);
-  header.write('00', 263);
-  const checksum = header.reduce((sum, byte) => sum + byte, 0);
-  header.write(`${checksum.toString(8).padStart(6, '0')}\0 `, 148);
-  return Buffer.concat([header, content, Buffer.alloc((512 - (content.length % 512)) % 512)]);
-}
-
-function packageTarball(manifest: Record<string, unknown>): Buffer {
-  const files = [
-    tarEntry('package/package.json', Buffer.from(JSON.stringify(manifest, undefined, 2))),
-    tarEntry('package/index.js', Buffer.from(`module.exports = ${JSON.stringify(`${String(manifest.name)}@${String(manifest.version)}`)};\n`)),
-  ];
-  return gzipSync(Buffer.concat([...files, Buffer.alloc(1024)]));
-}
-
 async function registryWrite(registry: LocalRegistry, method: string, path: string, body: unknown): Promise<void> {
   const response = await fetch(new URL(path, registry.url), {
     method,
@@ -98,28 +70,8 @@ async function registryWrite(registry: LocalRegistry, method: string, path: stri
 
 /** `npm publish`'s wire (libnpmpublish): PUT /<name> with the version's manifest and its tarball as a base64 attachment. */
 async function publish(registry: LocalRegistry, name: string, version: string): Promise<void> {
-  const manifest = { name, version, description: 'chaos fixture', main: 'index.js', license: 'MIT' };
-  const tarball = packageTarball(manifest);
-  const file = `${name}-${version}.tgz`;
-  await registryWrite(registry, 'PUT', `/${name.replace('/', '%2f')}`, {
-    _id: name,
-    name,
-    description: manifest.description,
-    'dist-tags': { latest: version },
-    versions: {
-      [version]: {
-        ...manifest,
-        _id: `${name}@${version}`,
-        dist: {
-          shasum: createHash('sha1').update(tarball).digest('hex'),
-          integrity: `sha512-${createHash('sha512').update(tarball).digest('base64')}`,
-          tarball: new URL(`${name}/-/${file}`, registry.url).href,
-        },
-      },
-    },
-    access: null,
-    _attachments: { [file]: { content_type: 'application/octet-stream', data: tarball.toString('base64'), length: tarball.length } },
-  });
+  const response = await publishVersion(registry.url, registry.tokens.admin, name, version);
+  if (!response.ok) throw new Error(`publishing ${name}@${version}: ${response.status} ${await response.text()}`);
 }
 
 /** Publishes the fleet (versions of a package in order, packages in parallel) and returns the folder later copies start from. */
