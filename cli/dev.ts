@@ -57,7 +57,13 @@ export async function runDev(output: Output, { once = false } = {}): Promise<num
       QUARANTINE_SIGSTORE_TRUSTED_ROOT: registry.sigstore.trustedRoot,
       QUARANTINE_NPM_KEYS: registry.sigstore.npmKeys,
     };
-    const config = workerConfigFromEnv({ QUARANTINE_REGISTRY: registry.url, NPM_TOKEN: registry.tokens.admin, QUARANTINE_TASK_QUEUE: TASK_QUEUE, ...devEnv });
+    // One policy for everything this run starts: the demo report, the worker's watches and the intake's
+    // alerts. QUARANTINE_POLICY if set; else the safe default with you as its approver, so that what waits
+    // for a person can be tried out.
+    const you = userInfo().username;
+    const base = policyFromEnv(process.env);
+    const policy: Policy = process.env.QUARANTINE_POLICY ? base : { ...base, approvers: [{ name: you, may: ['all'] }] };
+    const config = { ...workerConfigFromEnv({ QUARANTINE_REGISTRY: registry.url, NPM_TOKEN: registry.tokens.admin, QUARANTINE_TASK_QUEUE: TASK_QUEUE, ...devEnv }), policy };
     output.err(`indexing the demo packages' provenance into ${dataDir} ...`);
     const quiet: Output = { out: () => undefined, err: output.err };
     await provenanceCommand(['sync', ...DEMO_PACKAGES, '--registry', registry.url], quiet, { ...process.env, ...devEnv });
@@ -73,10 +79,6 @@ export async function runDev(output: Output, { once = false } = {}): Promise<num
     const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
 
     output.err(`\ndemo incident: ${DEMO_RELEASE} was reported compromised\n`);
-    // The demo's policy makes you its approver, so that what waits for a person can be tried out.
-    const you = userInfo().username;
-    const base = policyFromEnv(process.env);
-    const policy: Policy = process.env.QUARANTINE_POLICY ? base : { ...base, approvers: [{ name: you, may: ['all'] }] };
     const built = onCallRequestFor({
       specs: [DEMO_RELEASE],
       reason: 'demo: a stolen token published a credential stealer',
@@ -86,19 +88,22 @@ export async function runDev(output: Output, { once = false } = {}): Promise<num
     });
     // The timeline view (and the alert intake beside it), with a login made up for this run only.
     const password = randomBytes(12).toString('base64url');
-    const serveConfig = serveConfigFromEnv(
-      {
-        ...devEnv,
-        QUARANTINE_REGISTRY: registry.url,
-        QUARANTINE_TASK_QUEUE: TASK_QUEUE,
-        QUARANTINE_OWNED_PACKAGES: '@acme/*',
-        QUARANTINE_UI_USERS: `${you}:${password}`,
-        QUARANTINE_UI_APPROVERS: you,
-        GITHUB_WEBHOOK_SECRETS: randomBytes(32).toString('hex'),
-        QUARANTINE_WEBHOOK_SECRETS: `whsec_${randomBytes(24).toString('base64')}`,
-      },
-      0,
-    );
+    const serveConfig = {
+      ...serveConfigFromEnv(
+        {
+          ...devEnv,
+          QUARANTINE_REGISTRY: registry.url,
+          QUARANTINE_TASK_QUEUE: TASK_QUEUE,
+          QUARANTINE_OWNED_PACKAGES: '@acme/*',
+          QUARANTINE_UI_USERS: `${you}:${password}`,
+          QUARANTINE_UI_APPROVERS: you,
+          GITHUB_WEBHOOK_SECRETS: randomBytes(32).toString('hex'),
+          QUARANTINE_WEBHOOK_SECRETS: `whsec_${randomBytes(24).toString('base64')}`,
+        },
+        0,
+      ),
+      policy,
+    };
     const intake = await startIntake(serveConfig, { logger: false, client });
     stops.push(() => intake.close());
     const code = await reportOnCall(client, built, { json: false, taskQueue: TASK_QUEUE, waitMs: 120_000 }, output);
