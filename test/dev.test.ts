@@ -19,6 +19,9 @@ describe('quarantine dev', () => {
   it('contains the demo release, says where to look, and stops everything on Ctrl-C', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, QUARANTINE_DATA_DIR: mkdtempSync(join(tmpdir(), 'quarantine-dev-')) };
     delete env.TEMPORAL_ADDRESS;
+    delete env.TEMPORAL_NAMESPACE;
+    // The printed commands name the dev server's address and nothing else: run them in a shell like that.
+    const asPrinted = { TEMPORAL_NAMESPACE: undefined };
     const child = spawn(process.execPath, [CLI, 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -68,7 +71,7 @@ describe('quarantine dev', () => {
     // What waits for a person (2FA for publishing) is approved with the printed command, as printed.
     const approve = /approve the rest {2}TEMPORAL_ADDRESS=(\S+) QUARANTINE_DATA_DIR=(\S+) npx quarantine (approve \S+ --otp \d+)/.exec(stdout);
     expect(approve).not.toBeNull();
-    const approved = await runCli([...approve![3]!.split(' '), '--json'], { TEMPORAL_ADDRESS: approve![1]!, QUARANTINE_DATA_DIR: approve![2]! });
+    const approved = await runCli([...approve![3]!.split(' '), '--json'], { ...asPrinted, TEMPORAL_ADDRESS: approve![1]!, QUARANTINE_DATA_DIR: approve![2]! });
     expect(approved.code).toBe(0);
     expect(jsonOf<{ status: string; actions: { action: { id: string }; status: string }[] }>(approved)).toMatchObject({
       status: 'verified',
@@ -80,8 +83,14 @@ describe('quarantine dev', () => {
     expect(viaServer).not.toBeNull();
     const reported = await runCli([viaServer![4]!, '--json'], { QUARANTINE_SERVER: viaServer![1]!, QUARANTINE_SERVER_USER: viaServer![2]!, QUARANTINE_SERVER_PASSWORD: viaServer![3]!, TEMPORAL_ADDRESS: '127.0.0.1:1' });
     expect(reported.code).toBe(0);
-    expect(jsonOf<{ status: string }>(reported).status).toMatch(/^(contained|verified)$/);
+    const throughServer = jsonOf<{ incident: string; status: string }>(reported);
+    expect(throughServer.status).toMatch(/^(contained|verified)$/);
     expect((await npm(['view', '@acme/utils@1.2.0', 'deprecated'])).trim()).toMatch(/^SECURITY: this release is compromised/);
+    // The server's incidents run under the demo's policy too: you may approve what waits in them.
+    const otp = approve![3]!.split(' ').at(-1)!;
+    const approvedThere = await runCli(['approve', throughServer.incident, '--otp', otp, '--json'], { ...asPrinted, TEMPORAL_ADDRESS: approve![1]!, QUARANTINE_DATA_DIR: approve![2]! });
+    expect(approvedThere.stderr).toBe('');
+    expect(jsonOf<{ status: string }>(approvedThere).status).toBe('verified');
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);
