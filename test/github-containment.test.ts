@@ -15,7 +15,7 @@ import type { LocalRegistry } from '../stack/registry';
 import { approveUpdate, playbookQuery, rollbackUpdate } from '../workflows/definitions';
 import type { playbookWorkflow } from '../workflows/playbook';
 import { startGithubStack, type GithubStack } from './helpers/github';
-import { npmCli, npmView, pollUntil, startInProcessWorker, statusOrWhy, temporalAddress, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { npmCli, npmView, pollUntil, startInProcessWorker, statusOrWhy, temporalAddress, temporalNamespace, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
 const GITHUB_TOKEN = 'ghp_e2e_worker_token_never_in_history';
 
@@ -57,7 +57,7 @@ describe('the GitHub side of containment on the real stack', () => {
     });
     bareWorker = await startInProcessWorker({ registry: registry.url, token: registry.tokens.admin, taskQueue: bareQueue });
     connection = await Connection.connect({ address: temporalAddress() });
-    client = new Client({ connection });
+    client = new Client({ connection, namespace: temporalNamespace() });
   }, 90_000);
   afterAll(async () => {
     await worker?.stop();

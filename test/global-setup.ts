@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSeededRegistry } from '../stack/registry';
 import { startTemporalDevServer } from '../stack/temporal-server';
+import { runNamespaceOn } from './helpers/temporal-namespace';
 
 const ROOT = join(__dirname, '..');
 
@@ -24,11 +25,18 @@ export default async function globalSetup(): Promise<void> {
   const sources = Math.max(...['core', 'clients', 'app', 'activities', 'workflows', 'worker', 'cli', 'server', 'stack'].map(newestSource));
   if (built < sources) throw new Error('dist/ is older than the sources: run `npm test` (it builds first) or `npm run build`');
 
-  const [temporal, registry] = await Promise.all([startTemporalDevServer(), startSeededRegistry()]);
+  // QUARANTINE_TEST_TEMPORAL_ADDRESS set: a Temporal server you run (a deployment's, or one started by
+  // hand), not one these tests start. The run gets a namespace of its own there, so that the incidents of
+  // earlier runs (same ids: same registry ports, same fixed test ids) never meet this run's.
+  const given = process.env.QUARANTINE_TEST_TEMPORAL_ADDRESS;
+  const [temporal, registry] = await Promise.all([given ? runNamespaceOn(given) : startTemporalDevServer(), startSeededRegistry()]);
   const template = mkdtempSync(join(tmpdir(), 'quarantine-template-'));
   cpSync(registry.dir, template, { recursive: true });
 
   process.env.QUARANTINE_TEST_TEMPORAL_ADDRESS = temporal.address;
+  process.env.QUARANTINE_TEST_TEMPORAL_NAMESPACE = temporal.namespace;
+  // The CLI processes under test read TEMPORAL_NAMESPACE: a developer's own must not point them elsewhere.
+  process.env.TEMPORAL_NAMESPACE = temporal.namespace;
   process.env.QUARANTINE_TEST_REGISTRY_URL = registry.url;
   process.env.QUARANTINE_TEST_REGISTRY_TEMPLATE = template;
   // Anything a test might inherit from the developer's shell must not point elsewhere.

@@ -13,7 +13,7 @@ import type { LocalRegistry } from '../stack/registry';
 import { packageWriterQuery, playbookQuery } from '../workflows/definitions';
 import type { playbookWorkflow } from '../workflows/playbook';
 import { startRegistryProxy, type RegistryProxy } from './helpers/registry-proxy';
-import { npmCli, npmView, pollUntil, startInProcessWorker, temporalAddress, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { npmCli, npmView, pollUntil, startInProcessWorker, temporalAddress, temporalNamespace, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
 const POLICY = parsePolicy({ version: 1, approvers: [{ name: 'alice', may: ['all'] }] });
 const WRITER_IDLE_SECONDS = 3;
@@ -46,7 +46,7 @@ describe('writes to packages across incidents', () => {
     proxy = await startRegistryProxy(registry.url);
     worker = await startInProcessWorker({ registry: proxy.url, token: registry.tokens.admin, taskQueue, more: { QUARANTINE_WRITER_IDLE_SECONDS: String(WRITER_IDLE_SECONDS) } });
     connection = await Connection.connect({ address: temporalAddress() });
-    client = new Client({ connection });
+    client = new Client({ connection, namespace: temporalNamespace() });
   });
   afterAll(async () => {
     await worker?.stop();

@@ -21,7 +21,7 @@ import { readWriteLog, type WriteLogEntry } from '../stack/verdaccio-plugins/npm
 import { playbookQuery, rollbackUpdate } from '../workflows/definitions';
 import type { playbookWorkflow } from '../workflows/playbook';
 import { startRegistryProxy, type SeenRequest } from './helpers/registry-proxy';
-import { npmCli, startCliProcess, temporalAddress, testRegistry, uniqueTaskQueue } from './helpers/stack';
+import { npmCli, startCliProcess, temporalAddress, temporalNamespace, testRegistry, uniqueTaskQueue } from './helpers/stack';
 
 const PACKAGES = 10;
 const KILLED_RUNS = 10;
@@ -196,7 +196,7 @@ describe('the containment playbook with its worker killed at random points', () 
 
   beforeAll(async () => {
     [template, connection] = await Promise.all([seedTemplate(), Connection.connect({ address: temporalAddress() })]);
-    client = new Client({ connection });
+    client = new Client({ connection, namespace: temporalNamespace() });
   }, 60_000);
   afterAll(async () => {
     await Promise.allSettled(killedRuns ?? []);

@@ -12,7 +12,7 @@ import { REGISTRY_OTP, type LocalRegistry } from '../stack/registry';
 import { SealedSecretCodec } from '../worker/secret-codec';
 import { approveUpdate, playbookQuery } from '../workflows/definitions';
 import type { playbookWorkflow } from '../workflows/playbook';
-import { npmCli, pollUntil, startInProcessWorker, temporalAddress, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { npmCli, pollUntil, startInProcessWorker, temporalAddress, temporalNamespace, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
 const SECRET_KEY = randomBytes(32);
 // Two password-gated actions per password, and 2FA settings left alone: the window is what is tested.
@@ -43,7 +43,7 @@ describe('one-time password windows', () => {
     registry = await testRegistry();
     worker = await startInProcessWorker({ registry: registry.url, token: registry.tokens.admin, taskQueue, more: { QUARANTINE_SECRET_KEY: SECRET_KEY.toString('base64') } });
     connection = await Connection.connect({ address: temporalAddress() });
-    client = new Client({ connection, dataConverter: { payloadCodecs: [new SealedSecretCodec(SECRET_KEY)] } });
+    client = new Client({ connection, namespace: temporalNamespace(), dataConverter: { payloadCodecs: [new SealedSecretCodec(SECRET_KEY)] } });
     for (const name of PACKAGES) await seedTrustedPublishers(registry.url, registry.tokens.admin, name, [githubPublisher(`acme/${name.slice('@acme/'.length)}`)]);
   });
   afterAll(async () => {

@@ -16,7 +16,7 @@ import { SealedSecretCodec } from '../worker/secret-codec';
 import { approveUpdate, playbookQuery, rejectUpdate, rollbackUpdate } from '../workflows/definitions';
 import type { playbookWorkflow } from '../workflows/playbook';
 import { startRegistryProxy, type RegistryProxy } from './helpers/registry-proxy';
-import { npmCli, npmView, pollUntil, startInProcessWorker, temporalAddress, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
+import { npmCli, npmView, pollUntil, startInProcessWorker, temporalAddress, temporalNamespace, testRegistry, uniqueTaskQueue, type RunningWorker } from './helpers/stack';
 
 const SECRET_KEY = randomBytes(32);
 const POLICY: Policy = parsePolicy({
@@ -59,7 +59,7 @@ describe('the containment playbook on the real stack', () => {
     worker = await startInProcessWorker({ registry: proxy.url, token: registry.tokens.admin, taskQueue, more: { QUARANTINE_SECRET_KEY: SECRET_KEY.toString('base64') } });
     connection = await Connection.connect({ address: temporalAddress() });
     // The CLI's side of the codec: the same key seals the password before it leaves.
-    client = new Client({ connection, dataConverter: { payloadCodecs: [new SealedSecretCodec(SECRET_KEY)] } });
+    client = new Client({ connection, namespace: temporalNamespace(), dataConverter: { payloadCodecs: [new SealedSecretCodec(SECRET_KEY)] } });
     await seedTrustedPublishers(registry.url, registry.tokens.admin, '@acme/cli', [githubPublisher('acme/cli')]);
   });
   afterAll(async () => {

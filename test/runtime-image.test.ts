@@ -13,7 +13,7 @@ import { freePort } from '../stack/ports';
 import { npmSbom } from '../stack/npm-cli';
 import { GITHUB_SECRETS, sendStandard, STANDARD_SECRETS } from './helpers/intake';
 import { startUntilReadyOrExit, type StartedCli } from './helpers/cli-process';
-import { pollUntil, temporalAddress, testClient, uniqueTaskQueue } from './helpers/stack';
+import { pollUntil, temporalAddress, temporalNamespace, testClient, uniqueTaskQueue } from './helpers/stack';
 import { dockerfileInstructions, type DockerfileInstruction } from './helpers/dockerfile';
 
 const ROOT = join(__dirname, '..');
@@ -149,7 +149,7 @@ test('serve and worker start from it on one data directory, and the worker answe
     ...image.env,
     QUARANTINE_DATA_DIR: dataDir,
     TEMPORAL_ADDRESS: temporalAddress(),
-    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_NAMESPACE: temporalNamespace(),
     QUARANTINE_TASK_QUEUE: taskQueue,
     QUARANTINE_REGISTRY: process.env.QUARANTINE_TEST_REGISTRY_URL!,
   };

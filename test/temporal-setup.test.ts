@@ -42,6 +42,8 @@ function expectOneLineRefusal(result: { code: number | null | undefined; stderr:
 }
 
 let bare: TemporalDevServer;
+/** The bare server's own `default` namespace, whatever namespace the rest of the run uses. */
+const onBare = () => ({ TEMPORAL_ADDRESS: bare.address, TEMPORAL_NAMESPACE: 'default' });
 let operator: Connection;
 let dataDir: string;
 
@@ -65,7 +67,7 @@ describe('quarantine worker on a server without the search attributes', () => {
   let registry: LocalRegistry;
   const taskQueue = uniqueTaskQueue('bare-server');
   const workerEnv = () => ({
-    TEMPORAL_ADDRESS: bare.address,
+    ...onBare(),
     QUARANTINE_REGISTRY: registry.url,
     NPM_TOKEN: registry.tokens.admin,
     QUARANTINE_TASK_QUEUE: taskQueue,
@@ -87,7 +89,7 @@ describe('quarantine worker on a server without the search attributes', () => {
       expect(worker.stderr()).toContain('created the search attributes QuarantinePackage, QuarantineStatus on namespace default');
       expect(await customAttributes('default')).toEqual({ QuarantinePackage: KEYWORD, QuarantineStatus: KEYWORD });
 
-      const result = await runCli(['@acme/core@1.2.3', '--registry', registry.url, '--json'], { TEMPORAL_ADDRESS: bare.address, QUARANTINE_TASK_QUEUE: taskQueue });
+      const result = await runCli(['@acme/core@1.2.3', '--registry', registry.url, '--json'], { ...onBare(), QUARANTINE_TASK_QUEUE: taskQueue });
       expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
       expect(jsonOf(result)).toMatchObject({ status: 'contained', contained: true });
       expect((await npmCli(registry.url)(['view', '@acme/core@1.2.3', 'deprecated'])).trim()).toMatch(/^SECURITY: this release is compromised/);
@@ -132,7 +134,7 @@ describe('quarantine worker on a server without the search attributes', () => {
 });
 
 describe('the CLI says each Temporal refusal in one line', () => {
-  const cli = (args: string[], env: Record<string, string>): Promise<CliResult> => runCli(args, { TEMPORAL_ADDRESS: bare.address, ...env });
+  const cli = (args: string[], env: Record<string, string>): Promise<CliResult> => runCli(args, { ...onBare(), ...env });
 
   it('an unreachable address', async () => {
     const closed = `127.0.0.1:${await freePort()}`;

@@ -29,6 +29,8 @@ function required(name: string): string {
 }
 
 export const temporalAddress = () => required('QUARANTINE_TEST_TEMPORAL_ADDRESS');
+/** `default` on the dev server the tests start; a namespace of the run's own on a server they did not. */
+export const temporalNamespace = () => required('QUARANTINE_TEST_TEMPORAL_NAMESPACE');
 
 export function testRegistry(): Promise<LocalRegistry> {
   return startRegistryFromTemplate(required('QUARANTINE_TEST_REGISTRY_TEMPLATE'));
@@ -36,7 +38,7 @@ export function testRegistry(): Promise<LocalRegistry> {
 
 export async function testClient(): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect({ address: temporalAddress() });
-  return { client: new Client({ connection }), close: () => connection.close() };
+  return { client: new Client({ connection, namespace: temporalNamespace() }), close: () => connection.close() };
 }
 
 /** A task queue no other test file polls, so that no other file's worker (other registry, other token) takes its tasks. */
@@ -60,7 +62,7 @@ export async function startInProcessWorker(env: { registry: string; token?: stri
     QUARANTINE_DATA_DIR: env.dataDir ?? mkdtempSync(join(tmpdir(), 'quarantine-worker-data-')),
     ...env.more,
   });
-  const worker = await createWorker({ connection, namespace: 'default', config });
+  const worker = await createWorker({ connection, namespace: temporalNamespace(), config });
   const running = worker.run();
   return {
     worker,
@@ -80,7 +82,7 @@ export interface CliResult {
 
 /** A long-running `quarantine <command>` against the test Temporal server. */
 export function startCliProcess(args: string[], env: Record<string, string>, ready: string): Promise<ChildProcess> {
-  return startStackCliProcess(args, { TEMPORAL_ADDRESS: temporalAddress(), ...env }, ready);
+  return startStackCliProcess(args, { TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: temporalNamespace(), ...env }, ready);
 }
 
 const SBOM_PROJECTS = join(__dirname, '..', 'fixtures', 'sbom-projects');
@@ -103,7 +105,7 @@ export async function ingestFixtureSboms(dataDir: string): Promise<void> {
 export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), ...env },
+      env: { ...process.env, TEMPORAL_ADDRESS: temporalAddress(), TEMPORAL_NAMESPACE: temporalNamespace(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs a command (jest and its arguments) against a Temporal server that jest does not start: a dev server
+# started here, before jest, the way an operator starts one (bare: no search attributes, headless), and
+# stopped after it. The tests then see what they see on a server someone else runs: they register a
+# namespace of their own run there and add the search attributes as `quarantine worker` does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+binary=$(node -e 'require("./dist/stack/temporal-cli").ensureTemporalCli().then((path) => console.log(path))')
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+"$binary" server start-dev --ip 127.0.0.1 --port "$port" --http-port "$(free_port)" --metrics-port "$(free_port)" --headless --log-level error &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+for _ in $(seq 120); do
+  if "$binary" operator cluster health --address "127.0.0.1:$port" >/dev/null 2>&1; then break; fi
+  sleep 0.5
+done
+echo "Temporal server outside jest: 127.0.0.1:$port (pid $server)" >&2
+QUARANTINE_TEST_TEMPORAL_ADDRESS="127.0.0.1:$port" "$@"
