@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 binary=$(node -e 'require("./dist/stack/temporal-cli").ensureTemporalCli().then((path) => console.log(path))')
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
-"$binary" server start-dev --ip 127.0.0.1 --port "$port" --http-port "$(free_port)" --metrics-port "$(free_port)" --headless --log-level error &
+"$binary" server start-dev --ip 127.0.0.1 --port "$port" --http-port "$(free_port)" --metrics-port "$(free_port)" --headless --log-level error >/dev/null &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 120); do
