@@ -21,11 +21,12 @@ export async function runNamespaceOn(address: string, { readyMs = 30_000 } = {})
   });
   try {
     await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs(RETENTION) });
-    // A new namespace reaches the server's namespace cache a few seconds after it is registered.
+    // A new namespace reaches the frontend's namespace cache a few seconds after it is registered; until
+    // then calls that resolve it there (visibility, starts, polls) answer "namespace not found".
     const deadline = Date.now() + readyMs;
     for (;;) {
       try {
-        await connection.workflowService.describeNamespace({ namespace });
+        await connection.workflowService.countWorkflowExecutions({ namespace });
         await ensureSearchAttributes(connection.operatorService, { address, namespace });
         break;
       } catch (err) {
