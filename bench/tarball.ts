@@ -73,11 +73,15 @@ export function publishDocument(registry: string, name: string, version: string,
   };
 }
 
-/** Publishes one version as `npm publish` would: one PUT of its document, its tarball attached. Latest moves to it. */
-export function publishVersion(registry: string, token: string, name: string, version: string): Promise<Response> {
-  return fetch(new URL(`/${name.replace('/', '%2f')}`, registry), {
+/**
+ * Publishes one version as `npm publish` would: one PUT of its document, its tarball attached. Latest
+ * moves to it. A refusal throws, with the registry's status and answer.
+ */
+export async function publishVersion(registry: string, token: string, name: string, version: string): Promise<void> {
+  const response = await fetch(new URL(`/${name.replace('/', '%2f')}`, registry), {
     method: 'PUT',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(publishDocument(registry, name, version, packageTarball(name, version))),
   });
+  if (!response.ok) throw new Error(`publishing ${name}@${version}: ${response.status} ${(await response.text()).slice(0, 300)}`);
 }

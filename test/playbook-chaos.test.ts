@@ -68,19 +68,13 @@ async function registryWrite(registry: LocalRegistry, method: string, path: stri
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
 }
 
-/** `npm publish`'s wire (libnpmpublish): PUT /<name> with the version's manifest and its tarball as a base64 attachment. */
-async function publish(registry: LocalRegistry, name: string, version: string): Promise<void> {
-  const response = await publishVersion(registry.url, registry.tokens.admin, name, version);
-  if (!response.ok) throw new Error(`publishing ${name}@${version}: ${response.status} ${await response.text()}`);
-}
-
 /** Publishes the fleet (versions of a package in order, packages in parallel) and returns the folder later copies start from. */
 async function seedTemplate(): Promise<string> {
   const registry = await testRegistry();
   try {
     await Promise.all(
       FLEET.map(async (pkg) => {
-        for (const version of [...pkg.good, ...pkg.bad]) await publish(registry, pkg.name, version);
+        for (const version of [...pkg.good, ...pkg.bad]) await publishVersion(registry.url, registry.tokens.admin, pkg.name, version);
         if (pkg.nextOnBad) await registryWrite(registry, 'PUT', `/-/package/${pkg.name.replace('/', '%2f')}/dist-tags/next`, pkg.nextOnBad);
       }),
     );
